@@ -1,0 +1,1 @@
+"""Cell2Net Explorer core: read cell2net datasets and checkpoints, attribute TFs, build networks."""

@@ -1,0 +1,10 @@
+"""The one exception type raised for bad user input."""
+
+from __future__ import annotations
+
+
+class Cell2NetInputError(ValueError):
+    """Bad user input: a file, key, column, gene or option that does not fit the contract.
+
+    The message names what was given, where (file, key, gene) and how to fix it.
+    """

@@ -1,0 +1,402 @@
+"""Read a prepared Cell2Net dataset (``.h5mu``) and build one gene's model inputs.
+
+The layout is the one the ``cell2net`` package writes (see the data contract):
+``rna``/``atac`` modalities with raw counts in ``layers["counts"]``, peaks with
+256-bp sequences in ``atac.uns["peaks"]``, ``mdata.uns["peak_to_gene"]`` and
+``rna.uns["gene_tf"]`` (or ``rna.var["is_tf"]`` in older files).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import mudata as md
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from ._errors import Cell2NetInputError
+
+__all__ = [
+    "DEFAULT_COVARIATES",
+    "PEAK_LEN",
+    "GeneInputs",
+    "read_dataset",
+    "validate_dataset",
+    "genes_with_peaks",
+    "genes_with_models",
+    "gene_tfs",
+    "all_tfs",
+    "gene_inputs",
+    "group_labels",
+    "grouping_columns",
+    "one_hot",
+]
+
+DEFAULT_COVARIATES: tuple[str, ...] = ("total_counts_rna_log", "total_counts_atac_log")
+PEAK_LEN = 256
+DISTANCE_SCALE = 500_000
+_PEAK_COLUMNS = ("chr", "start", "end", "summit", "sequence")
+_P2G_COLUMNS = ("gene", "peak", "distance")
+
+md.set_options(pull_on_update=False)
+
+
+@dataclass(frozen=True)
+class GeneInputs:
+    """Everything one gene's model takes, for every metacell.
+
+    Attributes
+    ----------
+    gene
+        Target gene symbol.
+    peaks, tfs, covariate_names, obs_names
+        Peak names (``peak_to_gene`` order), TF names (``gene_tf`` column order),
+        covariate columns and metacell ids.
+    peak_seq
+        ``(P, 256, 4)`` one-hot sequences, channels A, C, G, T.
+    peak_acc
+        ``(N, P)`` raw ATAC counts.
+    peak_dist
+        ``(P,)`` ``exp(-distance / 500000)``.
+    tf_exp
+        ``(N, T)`` raw TF counts.
+    covariates
+        ``(N, C)`` covariate values.
+    target
+        ``(N,)`` raw counts of the gene.
+    """
+
+    gene: str
+    peaks: list[str]
+    tfs: list[str]
+    covariate_names: list[str]
+    obs_names: list[str]
+    peak_seq: np.ndarray
+    peak_acc: np.ndarray
+    peak_dist: np.ndarray
+    tf_exp: np.ndarray
+    covariates: np.ndarray
+    target: np.ndarray
+
+    @property
+    def n_metacells(self) -> int:
+        """Number of metacells (rows)."""
+        return len(self.obs_names)
+
+    @property
+    def n_peaks(self) -> int:
+        """Number of linked peaks."""
+        return len(self.peaks)
+
+    @property
+    def n_tfs(self) -> int:
+        """Number of candidate TFs."""
+        return len(self.tfs)
+
+
+def _source(mdata: md.MuData) -> str:
+    return getattr(mdata, "_c2n_source", "the dataset")
+
+
+def read_dataset(path: str | os.PathLike) -> md.MuData:
+    """Read and validate a prepared ``.h5mu`` dataset.
+
+    Parameters
+    ----------
+    path
+        File written by ``cell2net``'s preparation step.
+
+    Returns
+    -------
+    The MuData, validated with :func:`validate_dataset`.
+
+    Examples
+    --------
+    >>> mdata = read_dataset("demo/mdata.h5mu")  # doctest: +SKIP
+    """
+    path = Path(path)
+    if not path.is_file():
+        msg = f"Dataset file {str(path)!r} does not exist; give the path of a prepared .h5mu file."
+        raise Cell2NetInputError(msg)
+    try:
+        mdata = md.read_h5mu(path)
+    except Exception as e:  # h5py and anndata raise many types for a bad file
+        msg = f"Cannot read {str(path)!r} as a MuData .h5mu file: {type(e).__name__}: {e}"
+        raise Cell2NetInputError(msg) from e
+    mdata._c2n_source = str(path)
+    validate_dataset(mdata)
+    return mdata
+
+
+def _require(condition: bool, msg: str) -> None:
+    if not condition:
+        raise Cell2NetInputError(msg)
+
+
+def validate_dataset(mdata: md.MuData) -> None:
+    """Check the structure every gene's model needs; raise :class:`Cell2NetInputError` if not.
+
+    Per-gene checks (sequences, counts, TFs) happen in :func:`gene_inputs`.
+
+    Examples
+    --------
+    >>> validate_dataset(mdata)  # doctest: +SKIP
+    """
+    src = _source(mdata)
+    for mod in ("rna", "atac"):
+        _require(mod in mdata.mod, f"{src}: modality {mod!r} is missing (found {list(mdata.mod)}).")
+        _require(
+            "counts" in mdata[mod].layers,
+            f"{src}: {mod}.layers['counts'] (raw counts) is missing "
+            f"(layers found: {list(mdata[mod].layers)}).",
+        )
+    peaks = mdata["atac"].uns.get("peaks")
+    _require(
+        isinstance(peaks, pd.DataFrame),
+        f"{src}: atac.uns['peaks'] is missing or not a table; expected a DataFrame "
+        f"indexed by peak with columns {', '.join(_PEAK_COLUMNS)}.",
+    )
+    missing = [c for c in _PEAK_COLUMNS if c not in peaks.columns]
+    _require(not missing, f"{src}: atac.uns['peaks'] lacks column(s) {missing}.")
+    p2g = mdata.uns.get("peak_to_gene")
+    _require(
+        isinstance(p2g, pd.DataFrame),
+        f"{src}: uns['peak_to_gene'] is missing or not a table; expected columns gene, peak, distance.",
+    )
+    missing = [c for c in _P2G_COLUMNS if c not in p2g.columns]
+    _require(not missing, f"{src}: uns['peak_to_gene'] lacks column(s) {missing}.")
+    unknown = ~p2g["peak"].isin(mdata["atac"].var_names)
+    _require(
+        not unknown.any(),
+        f"{src}: uns['peak_to_gene'] names {int(unknown.sum())} peak(s) absent from "
+        f"atac.var_names, e.g. {p2g['peak'][unknown].iloc[0] if unknown.any() else ''!r}.",
+    )
+    unknown = ~p2g["peak"].isin(peaks.index)
+    _require(
+        not unknown.any(),
+        f"{src}: {int(unknown.sum())} peak(s) of uns['peak_to_gene'] have no row in "
+        f"atac.uns['peaks'], e.g. {p2g['peak'][unknown].iloc[0] if unknown.any() else ''!r}.",
+    )
+    gene_tf = mdata["rna"].uns.get("gene_tf")
+    has_is_tf = "is_tf" in mdata["rna"].var.columns
+    _require(
+        isinstance(gene_tf, pd.DataFrame) or has_is_tf,
+        f"{src}: no TF list; expected rna.uns['gene_tf'] (genes x TFs, 0/1) "
+        "or a boolean column rna.var['is_tf'].",
+    )
+
+
+def genes_with_peaks(mdata: md.MuData) -> list[str]:
+    """Genes that have at least one linked peak, in ``peak_to_gene`` order."""
+    return pd.unique(mdata.uns["peak_to_gene"]["gene"].astype(str)).tolist()
+
+
+def genes_with_models(mdata: md.MuData, model_dir: str | os.PathLike) -> list[str]:
+    """Genes with peaks that also have a checkpoint ``<model_dir>/<GENE>.pt``.
+
+    Examples
+    --------
+    >>> genes_with_models(mdata, "demo/model")  # doctest: +SKIP
+    ['MS4A1', 'CD79A']
+    """
+    model_dir = Path(model_dir)
+    if not model_dir.is_dir():
+        msg = f"Model folder {str(model_dir)!r} does not exist; give the folder holding <GENE>.pt files."
+        raise Cell2NetInputError(msg)
+    have = {p.stem for p in model_dir.glob("*.pt")}
+    return [g for g in genes_with_peaks(mdata) if g in have]
+
+
+def all_tfs(mdata: md.MuData) -> list[str]:
+    """Every candidate TF of the dataset (``gene_tf`` columns, else ``var['is_tf']``)."""
+    gene_tf = mdata["rna"].uns.get("gene_tf")
+    if isinstance(gene_tf, pd.DataFrame):
+        return [str(c) for c in gene_tf.columns]
+    is_tf = mdata["rna"].var["is_tf"].astype(bool).to_numpy()
+    return mdata["rna"].var_names[is_tf].astype(str).tolist()
+
+
+def gene_tfs(mdata: md.MuData, gene: str) -> list[str]:
+    """The candidate TFs of one gene, in the order the model sees them.
+
+    ``rna.uns["gene_tf"].loc[gene]`` columns that are not 0; in older files every
+    ``rna.var["is_tf"]`` gene except the gene itself.
+    """
+    src = _source(mdata)
+    gene_tf = mdata["rna"].uns.get("gene_tf")
+    if isinstance(gene_tf, pd.DataFrame):
+        if gene not in gene_tf.index:
+            msg = f"{src}: gene {gene!r} has no row in rna.uns['gene_tf']."
+            raise Cell2NetInputError(msg)
+        row = gene_tf.loc[gene]
+        if isinstance(row, pd.DataFrame):
+            msg = f"{src}: gene {gene!r} has several rows in rna.uns['gene_tf']; expected one."
+            raise Cell2NetInputError(msg)
+        tfs = [str(t) for t in row.index[row.to_numpy() != 0]]
+    else:
+        tfs = [t for t in all_tfs(mdata) if t != gene]
+    if not tfs:
+        msg = f"{src}: gene {gene!r} has no candidate TF (its rna.uns['gene_tf'] row is all 0)."
+        raise Cell2NetInputError(msg)
+    return tfs
+
+
+_LOOKUP = np.full(256, -2, dtype=np.int8)
+for _i, _base in enumerate("ACGT"):
+    _LOOKUP[ord(_base)] = _i
+    _LOOKUP[ord(_base.lower())] = _i
+_LOOKUP[ord("N")] = -1
+_LOOKUP[ord("n")] = -1
+
+
+def one_hot(sequences: Sequence[str], *, length: int = PEAK_LEN, names: Sequence[str] | None = None) -> np.ndarray:
+    """One-hot encode DNA sequences to ``(n, length, 4)`` float32, channels A, C, G, T; N is all 0.
+
+    Examples
+    --------
+    >>> one_hot(["ACGN"], length=4)[0].tolist()
+    [[1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 1.0, 0.0], [0.0, 0.0, 0.0, 0.0]]
+    """
+    names = list(names) if names is not None else [str(i) for i in range(len(sequences))]
+    out = np.zeros((len(sequences), length, 4), dtype=np.float32)
+    for i, seq in enumerate(sequences):
+        if not isinstance(seq, str) or len(seq) != length:
+            got = f"{len(seq)} bp" if isinstance(seq, str) else type(seq).__name__
+            msg = f"sequence of peak {names[i]!r} is {got}; expected {length} bp of A, C, G, T, N."
+            raise Cell2NetInputError(msg)
+        codes = _LOOKUP[np.frombuffer(seq.encode("latin-1", "replace"), dtype=np.uint8)]
+        if (codes == -2).any():
+            bad = sorted({c for c in seq if c.upper() not in "ACGTN"})
+            msg = f"sequence of peak {names[i]!r} holds {bad}; expected only A, C, G, T, N."
+            raise Cell2NetInputError(msg)
+        pos = np.nonzero(codes >= 0)[0]
+        out[i, pos, codes[pos]] = 1.0
+    return out
+
+
+def _columns(mdata: md.MuData, mod: str, names: Sequence[str]) -> np.ndarray:
+    """Dense float32 ``(N, len(names))`` of ``mod.layers['counts']``, columns by name."""
+    adata = mdata[mod]
+    idx = adata.var_names.get_indexer(list(names))
+    if (idx < 0).any():
+        missing = [n for n, i in zip(names, idx, strict=True) if i < 0]
+        msg = f"{_source(mdata)}: {mod}.var_names lacks {missing[:5]}{' ...' if len(missing) > 5 else ''}."
+        raise Cell2NetInputError(msg)
+    cache = mdata.__dict__.setdefault("_c2n_csc", {})
+    if mod not in cache:
+        layer = adata.layers["counts"]
+        cache[mod] = layer.tocsc() if sp.issparse(layer) else np.asarray(layer)
+    layer = cache[mod]
+    cols = layer[:, idx]
+    cols = cols.toarray() if sp.issparse(cols) else np.asarray(cols)
+    return cols.astype(np.float32, copy=False)
+
+
+def _check_finite(values: np.ndarray, what: str, gene: str, mdata: md.MuData) -> None:
+    if not np.isfinite(values).all():
+        msg = f"{_source(mdata)}: {what} for gene {gene!r} holds NaN or infinite values; expected finite numbers."
+        raise Cell2NetInputError(msg)
+
+
+def gene_inputs(
+    mdata: md.MuData,
+    gene: str,
+    *,
+    covariates: Sequence[str] = DEFAULT_COVARIATES,
+) -> GeneInputs:
+    """Build one gene's model inputs for every metacell, validated.
+
+    Parameters
+    ----------
+    mdata
+        A dataset from :func:`read_dataset`.
+    gene
+        Target gene symbol.
+    covariates
+        ``obs`` columns fed to the model, in the order used in training.
+
+    Examples
+    --------
+    >>> x = gene_inputs(mdata, "MS4A1")  # doctest: +SKIP
+    >>> x.peak_seq.shape, x.tf_exp.shape  # doctest: +SKIP
+    ((12, 256, 4), (1000, 35))
+    """
+    src = _source(mdata)
+    p2g = mdata.uns["peak_to_gene"]
+    rows = p2g[p2g["gene"].astype(str) == gene]
+    if rows.empty:
+        msg = f"{src}: gene {gene!r} has no peaks in uns['peak_to_gene']; pick a gene with linked peaks."
+        raise Cell2NetInputError(msg)
+    peaks = rows["peak"].astype(str).tolist()
+    tfs = gene_tfs(mdata, gene)
+    seqs = mdata["atac"].uns["peaks"].loc[peaks, "sequence"].tolist()
+    try:
+        peak_seq = one_hot(seqs, names=peaks)
+    except Cell2NetInputError as e:
+        msg = f"{src}: atac.uns['peaks'], gene {gene!r}: {e}"
+        raise Cell2NetInputError(msg) from e
+    distance = pd.to_numeric(rows["distance"], errors="coerce").to_numpy(dtype=np.float32)
+    _check_finite(distance, "uns['peak_to_gene']['distance']", gene, mdata)
+    obs = mdata.obs
+    covariates = list(covariates)
+    missing = [c for c in covariates if c not in obs.columns]
+    if missing:
+        msg = (
+            f"{src}: covariate column(s) {missing} are not in mdata.obs "
+            f"(columns: {list(obs.columns)}); pass the covariates the model was trained with."
+        )
+        raise Cell2NetInputError(msg)
+    try:
+        cov = obs[covariates].to_numpy(dtype=np.float32).reshape(len(obs), len(covariates))
+    except (TypeError, ValueError) as e:
+        msg = f"{src}: covariate column(s) {covariates} in mdata.obs are not numeric."
+        raise Cell2NetInputError(msg) from e
+    inputs = GeneInputs(
+        gene=gene,
+        peaks=peaks,
+        tfs=tfs,
+        covariate_names=covariates,
+        obs_names=mdata.obs_names.astype(str).tolist(),
+        peak_seq=peak_seq,
+        peak_acc=_columns(mdata, "atac", peaks),
+        peak_dist=np.exp(-distance / DISTANCE_SCALE).astype(np.float32),
+        tf_exp=_columns(mdata, "rna", tfs),
+        covariates=cov,
+        target=_columns(mdata, "rna", [gene])[:, 0],
+    )
+    _check_finite(inputs.peak_acc, "atac.layers['counts']", gene, mdata)
+    _check_finite(inputs.tf_exp, "rna.layers['counts'] of its TFs", gene, mdata)
+    _check_finite(inputs.target, "rna.layers['counts']", gene, mdata)
+    _check_finite(inputs.covariates, f"mdata.obs{covariates}", gene, mdata)
+    return inputs
+
+
+def group_labels(mdata: md.MuData, groupby: str) -> np.ndarray:
+    """Labels of an ``obs`` grouping column as strings, one per metacell.
+
+    Examples
+    --------
+    >>> group_labels(mdata, "cell_type_v2")[:2]  # doctest: +SKIP
+    array(['B cell', 'NK'], dtype=object)
+    """
+    if groupby not in mdata.obs.columns:
+        msg = (
+            f"{_source(mdata)}: grouping column {groupby!r} is not in mdata.obs; "
+            f"choose one of {grouping_columns(mdata)}."
+        )
+        raise Cell2NetInputError(msg)
+    return mdata.obs[groupby].astype(str).to_numpy(dtype=object)
+
+
+def grouping_columns(mdata: md.MuData, *, max_groups: int = 100) -> list[str]:
+    """``obs`` columns that look like groupings: text or categorical, 2 to ``max_groups`` values."""
+    out = []
+    for name, col in mdata.obs.items():
+        if isinstance(col.dtype, pd.CategoricalDtype) or col.dtype == object or pd.api.types.is_string_dtype(col):
+            if 1 < col.nunique() <= max_groups:
+                out.append(str(name))
+    return out

@@ -1,0 +1,358 @@
+"""Our implementation of cell2net's ``PeaksTF2GeneExpressionPoisson`` and its checkpoint format.
+
+The parameter names match the published package, so a ``<GENE>.pt`` written by
+``cell2net`` 0.13 loads unchanged, and a file we write loads in ``cell2net``.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+
+from ._errors import Cell2NetInputError
+from .data import PEAK_LEN, GeneInputs
+
+__all__ = [
+    "PeaksTF2GeneExpressionPoisson",
+    "resolve_device",
+    "device_label",
+    "build_model",
+    "load_checkpoint",
+    "save_checkpoint",
+    "predict",
+]
+
+N_FILTERS: tuple[int, ...] = (64, 32, 32, 16)
+CHECKPOINT_KEYS = ("model_state_dict", "module_summary", "history", "results")
+
+
+class SeqEncoder(nn.Module):
+    """Convolutions over each peak's one-hot sequence, shared by all peaks."""
+
+    def __init__(self, n_channels: int = 4, kernel_size: int = 5, n_filters: Sequence[int] = N_FILTERS) -> None:
+        super().__init__()
+        dims = [*n_filters, n_filters[-1]]
+        self.stem_conv = nn.Sequential(
+            nn.Conv2d(n_channels, dims[0], kernel_size=(1, kernel_size), padding="same"), nn.ELU()
+        )
+        tower: list[nn.Module] = []
+        for c_in, c_out in zip(dims[:-1], dims[1:], strict=True):
+            tower.append(
+                nn.Sequential(
+                    nn.Conv2d(c_in, c_out, kernel_size=(1, 3), padding=(0, 1)),
+                    nn.BatchNorm2d(c_out),
+                    nn.ELU(),
+                    nn.MaxPool2d(kernel_size=(1, 2), stride=(1, 2)),
+                )
+            )
+            tower.append(nn.Sequential(nn.Conv2d(c_out, c_out, kernel_size=(1, 1)), nn.ELU()))
+        self.conv_tower = nn.ModuleList(tower)
+
+    def forward(self, peak_seq: torch.Tensor) -> torch.Tensor:
+        """``(B, P, L, 4)`` one-hot -> ``(B, P, C * L / 16)`` embedding."""
+        x = self.stem_conv(peak_seq.permute(0, 3, 1, 2).contiguous())
+        for i in range(0, len(self.conv_tower), 2):
+            x = self.conv_tower[i](x)
+            x = self.conv_tower[i + 1](x) + x
+        return torch.flatten(x.permute(0, 2, 1, 3), start_dim=2)
+
+
+class AttentionBlock(nn.Module):
+    """Pre-norm transformer block over the peaks of one gene."""
+
+    def __init__(self, n_dims: int = 16, n_heads: int = 4, dropout_rate: float = 0.1) -> None:
+        super().__init__()
+        self.ln_1 = nn.LayerNorm(n_dims)
+        self.attn = nn.MultiheadAttention(n_dims, n_heads, batch_first=True)
+        self.ln_2 = nn.LayerNorm(n_dims)
+        self.mlpf = nn.Sequential(
+            nn.Linear(n_dims, 4 * n_dims), nn.Linear(4 * n_dims, n_dims), nn.ReLU(), nn.Dropout(dropout_rate)
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``(B, P, D)`` -> ``(B, P, D)``."""
+        h = self.ln_1(x)
+        x = x + self.attn(h, h, h, need_weights=False)[0]
+        return x + self.mlpf(self.ln_2(x))
+
+
+class PeaksTF2GeneExpressionPoisson(nn.Module):
+    """Predict a gene's log Poisson rate from its peaks, its TFs' expression and covariates.
+
+    Parameters
+    ----------
+    n_peaks, n_tfs, n_covariates
+        Input sizes of the gene.
+    peak_len
+        Sequence length of each peak (256).
+    n_filters, n_channels, kernel_size, n_dims, dropout_rate
+        Architecture, cell2net's defaults.
+
+    Examples
+    --------
+    >>> m = PeaksTF2GeneExpressionPoisson(n_peaks=3, n_tfs=5, n_covariates=2)
+    >>> m.fc[0].in_features
+    58
+    """
+
+    def __init__(
+        self,
+        n_peaks: int,
+        n_tfs: int,
+        n_covariates: int,
+        *,
+        peak_len: int = PEAK_LEN,
+        n_filters: Sequence[int] = N_FILTERS,
+        n_channels: int = 4,
+        kernel_size: int = 5,
+        n_dims: int = 16,
+        dropout_rate: float = 0.25,
+    ) -> None:
+        super().__init__()
+        self.n_peaks, self.n_tfs, self.n_covariates = n_peaks, n_tfs, n_covariates
+        self.peak_len, self.n_dims = peak_len, n_dims
+        self.n_filters, self.n_channels = list(n_filters), n_channels
+        self.seq_encoder = SeqEncoder(n_channels, kernel_size, n_filters)
+        embd_len = peak_len // 2 ** len(n_filters)
+        self.merge_seq_atac = nn.Sequential(
+            nn.Conv1d(embd_len * n_filters[-1] + 1, 126, kernel_size=1),
+            nn.ReLU(),
+            nn.Conv1d(126, n_dims, kernel_size=1),
+            nn.ReLU(),
+        )
+        self.attn_blocks = nn.ModuleList([AttentionBlock(n_dims)])
+        self.fc = nn.Sequential(
+            nn.Linear(n_peaks * (n_dims + 1) + n_tfs + n_covariates, 32),
+            nn.ReLU(),
+            nn.BatchNorm1d(32),
+            nn.Dropout(dropout_rate),
+            nn.Linear(32, 1),
+        )
+
+    @property
+    def tf_slice(self) -> slice:
+        """Columns of the head's input that hold ``tf_exp``."""
+        start = self.n_peaks * (self.n_dims + 1)
+        return slice(start, start + self.n_tfs)
+
+    def embed_peaks(self, seq_embd: torch.Tensor, peak_acc: torch.Tensor) -> torch.Tensor:
+        """Merge sequence embeddings ``(1 or B, P, E)`` with accessibility ``(B, P)`` -> ``(B, P * D)``."""
+        seq_embd = seq_embd.expand(peak_acc.shape[0], -1, -1)
+        x = torch.cat([seq_embd, peak_acc.unsqueeze(-1)], dim=-1)
+        x = self.merge_seq_atac(x.permute(0, 2, 1)).permute(0, 2, 1)
+        for block in self.attn_blocks:
+            x = block(x)
+        return torch.flatten(x, start_dim=1)
+
+    def head_input(
+        self, peak_embd: torch.Tensor, peak_dist: torch.Tensor, tf_exp: torch.Tensor, covariates: torch.Tensor
+    ) -> torch.Tensor:
+        """Concatenate what the head reads: ``(B, 17P + T + C)``; ``peak_dist`` may be ``(P,)``."""
+        n = tf_exp.shape[0]
+        peak_dist = peak_dist.reshape(-1, self.n_peaks).expand(n, -1)
+        return torch.cat([peak_embd.expand(n, -1), peak_dist, tf_exp, covariates.reshape(n, -1)], dim=1)
+
+    def forward_shared(
+        self,
+        peak_seq: torch.Tensor,
+        peak_acc: torch.Tensor,
+        peak_dist: torch.Tensor,
+        tf_exp: torch.Tensor,
+        covariates: torch.Tensor,
+    ) -> torch.Tensor:
+        """Forward with the gene's sequences ``(P, L, 4)`` encoded once for the whole batch."""
+        seq_embd = self.seq_encoder(peak_seq.unsqueeze(0))
+        return self.fc(self.head_input(self.embed_peaks(seq_embd, peak_acc), peak_dist, tf_exp, covariates))
+
+    def forward(
+        self,
+        peak_seq: torch.Tensor,
+        peak_acc: torch.Tensor,
+        peak_dist: torch.Tensor,
+        tf_exp: torch.Tensor,
+        covariates: torch.Tensor,
+    ) -> torch.Tensor:
+        """cell2net's forward: per-metacell ``peak_seq`` ``(B, P, L, 4)``; returns log rate ``(B, 1)``."""
+        embd = self.embed_peaks(self.seq_encoder(peak_seq), peak_acc)
+        return self.fc(self.head_input(embd, peak_dist, tf_exp, covariates))
+
+    def summary(self) -> dict[str, Any]:
+        """cell2net's ``module_summary`` dict."""
+        return {
+            "n_peaks": self.n_peaks,
+            "peak_len": self.peak_len,
+            "n_tfs": self.n_tfs,
+            "n_covariates": self.n_covariates,
+            "n_filters": list(self.n_filters),
+            "n_channels": self.n_channels,
+            "n_dims": self.n_dims,
+        }
+
+
+def resolve_device(device: str | torch.device = "auto") -> torch.device:
+    """``"auto"`` -> CUDA when available, else CPU; ``"cuda"`` without a GPU is an input error."""
+    if isinstance(device, torch.device):
+        return device
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        msg = f"device {device!r} asked for, but no CUDA GPU is available here; use 'auto' or 'cpu'."
+        raise Cell2NetInputError(msg)
+    if device != "cpu" and not device.startswith("cuda"):
+        msg = f"device {device!r} is not one of 'auto', 'cpu', 'cuda'."
+        raise Cell2NetInputError(msg)
+    return torch.device(device)
+
+
+def device_label(device: str | torch.device = "auto") -> str:
+    """Human-readable name of the device, e.g. ``"CPU"`` or ``"GPU: NVIDIA H100"``."""
+    dev = resolve_device(device)
+    if dev.type == "cuda":
+        return f"GPU: {torch.cuda.get_device_name(dev)}"
+    return "CPU"
+
+
+def build_model(inputs: GeneInputs) -> PeaksTF2GeneExpressionPoisson:
+    """A new (untrained) module sized for one gene's inputs."""
+    return PeaksTF2GeneExpressionPoisson(inputs.n_peaks, inputs.n_tfs, len(inputs.covariate_names))
+
+
+def _read_checkpoint(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        msg = f"No checkpoint {str(path)!r}: gene {path.stem!r} has no trained model in {str(path.parent)!r}."
+        raise Cell2NetInputError(msg)
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # pickle, zip and torch raise many types
+        msg = f"Cannot read checkpoint {str(path)!r} with torch.load(weights_only=True): {type(e).__name__}: {e}"
+        raise Cell2NetInputError(msg) from e
+    if not isinstance(ckpt, dict) or "model_state_dict" not in ckpt:
+        keys = list(ckpt) if isinstance(ckpt, dict) else type(ckpt).__name__
+        msg = f"Checkpoint {str(path)!r} lacks key 'model_state_dict' (found {keys}); expected a cell2net <GENE>.pt."
+        raise Cell2NetInputError(msg)
+    return ckpt
+
+
+def load_checkpoint(
+    path: str | os.PathLike, inputs: GeneInputs, *, device: str | torch.device = "auto"
+) -> PeaksTF2GeneExpressionPoisson:
+    """Load a cell2net ``<GENE>.pt`` for one gene's inputs, in eval mode.
+
+    Raises :class:`Cell2NetInputError` naming both numbers when the file and the
+    dataset disagree on peaks, TFs or covariates.
+
+    Examples
+    --------
+    >>> module = load_checkpoint("demo/model/MS4A1.pt", x)  # doctest: +SKIP
+    """
+    path = Path(path)
+    ckpt = _read_checkpoint(path)
+    summary = ckpt.get("module_summary") or {}
+    state = ckpt["model_state_dict"]
+    weight = state.get("fc.0.weight")
+    expected = {"n_peaks": inputs.n_peaks, "n_tfs": inputs.n_tfs, "n_covariates": len(inputs.covariate_names)}
+    for key, want in expected.items():
+        got = summary.get(key)
+        if got is not None and int(got) != want:
+            msg = (
+                f"Checkpoint {str(path)!r} was trained with {key}={got}, but the dataset gives gene "
+                f"{inputs.gene!r} {key}={want}: use the .h5mu and covariates the model was trained on."
+            )
+            raise Cell2NetInputError(msg)
+    module = build_model(inputs)
+    if weight is not None and tuple(weight.shape) != tuple(module.fc[0].weight.shape):
+        msg = (
+            f"Checkpoint {str(path)!r}: head input size {weight.shape[1]} does not match gene "
+            f"{inputs.gene!r} in the dataset ({module.fc[0].in_features} = 17 x {inputs.n_peaks} peaks "
+            f"+ {inputs.n_tfs} TFs + {len(inputs.covariate_names)} covariates)."
+        )
+        raise Cell2NetInputError(msg)
+    try:
+        module.load_state_dict(state)
+    except RuntimeError as e:
+        msg = f"Checkpoint {str(path)!r} does not fit the cell2net architecture: {e}"
+        raise Cell2NetInputError(msg) from e
+    return module.to(resolve_device(device)).eval()
+
+
+def _plain(table: pd.DataFrame | dict | None) -> dict:
+    """DataFrame ``to_dict()`` output with only Python numbers, strings, lists and dicts."""
+    if table is None:
+        return {}
+    if isinstance(table, pd.DataFrame):
+        table = table.to_dict()
+    return {
+        str(col): {(k.item() if hasattr(k, "item") else k): (v.item() if hasattr(v, "item") else v) for k, v in vals.items()}
+        for col, vals in table.items()
+    }
+
+
+def save_checkpoint(
+    module: PeaksTF2GeneExpressionPoisson,
+    path: str | os.PathLike,
+    *,
+    history: pd.DataFrame | dict | None = None,
+    results: pd.DataFrame | dict | None = None,
+) -> Path:
+    """Write a checkpoint in cell2net's format, atomically (temporary file, then rename).
+
+    Examples
+    --------
+    >>> save_checkpoint(module, "model/MS4A1.pt", history=hist, results=res)  # doctest: +SKIP
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = {
+        "history": _plain(history),
+        "model_state_dict": {k: v.detach().cpu() for k, v in module.state_dict().items()},
+        "module_summary": module.summary(),
+        "results": _plain(results),
+    }
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            torch.save(payload, fh)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def to_tensors(inputs: GeneInputs, device: torch.device) -> dict[str, torch.Tensor]:
+    """The gene's input arrays as float32 tensors on ``device``."""
+    names = ("peak_seq", "peak_acc", "peak_dist", "tf_exp", "covariates")
+    return {n: torch.as_tensor(getattr(inputs, n), dtype=torch.float32, device=device) for n in names}
+
+
+@torch.no_grad()
+def peak_embedding(
+    module: PeaksTF2GeneExpressionPoisson, peak_seq: torch.Tensor, peak_acc: torch.Tensor, *, batch_size: int = 1024
+) -> torch.Tensor:
+    """``(N, 16P)`` peak embeddings; the sequences are encoded once for all metacells."""
+    seq_embd = module.seq_encoder(peak_seq.unsqueeze(0))
+    parts = [module.embed_peaks(seq_embd, peak_acc[i : i + batch_size]) for i in range(0, len(peak_acc), batch_size)]
+    return torch.cat(parts)
+
+
+@torch.no_grad()
+def predict(
+    module: PeaksTF2GeneExpressionPoisson, inputs: GeneInputs, *, batch_size: int = 1024
+) -> np.ndarray:
+    """Predicted counts (``exp`` of the log rate), one per metacell, in eval mode."""
+    if module.training:
+        msg = "predict needs the module in eval mode; call module.eval() first."
+        raise Cell2NetInputError(msg)
+    device = next(module.parameters()).device
+    t = to_tensors(inputs, device)
+    embd = peak_embedding(module, t["peak_seq"], t["peak_acc"], batch_size=batch_size)
+    out = module.fc(module.head_input(embd, t["peak_dist"], t["tf_exp"], t["covariates"]))
+    return out.exp().reshape(-1).cpu().numpy()
