@@ -38,6 +38,8 @@ class Attribution:
 
     Attributes
     ----------
+    gene
+        Target gene.
     attr
         ``(n_metacells, n_tfs)`` float32, the gene's TF order.
     gap
@@ -51,6 +53,7 @@ class Attribution:
         How it was computed.
     """
 
+    gene: str
     attr: np.ndarray
     gap: np.ndarray
     delta: np.ndarray
@@ -58,6 +61,12 @@ class Attribution:
     obs_names: list[str]
     method: str
     n_steps: int | None
+
+    def max_relative_gap(self) -> float:
+        """Largest ``|gap| / |f(x) - f(0)|`` over metacells; NaN when not known (loaded from files)."""
+        if not len(self.gap) or np.isnan(self.gap).all():
+            return float("nan")
+        return float(np.nanmax(np.abs(self.gap) / np.maximum(np.abs(self.delta), 1e-12)))
 
 
 class _Head(nn.Module):
@@ -84,8 +93,15 @@ def _head_parts(
 
 
 def _captum(
-    head: _Head, before: torch.Tensor, tf_exp: torch.Tensor, after: torch.Tensor,
-    *, n_steps: int, multiply_by_inputs: bool, batch_size: int, progress: Progress | None,
+    head: _Head,
+    before: torch.Tensor,
+    tf_exp: torch.Tensor,
+    after: torch.Tensor,
+    *,
+    n_steps: int,
+    multiply_by_inputs: bool,
+    batch_size: int,
+    progress: Progress | None,
 ) -> torch.Tensor:
     ig = IntegratedGradients(head, multiply_by_inputs=multiply_by_inputs)
     n, parts = len(tf_exp), []
@@ -111,8 +127,14 @@ def _affine_after_relu(fc: nn.Sequential) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def _exact(
-    module: PeaksTF2GeneExpressionPoisson, before: torch.Tensor, tf_exp: torch.Tensor, after: torch.Tensor,
-    *, multiply_by_inputs: bool, batch_size: int, progress: Progress | None,
+    module: PeaksTF2GeneExpressionPoisson,
+    before: torch.Tensor,
+    tf_exp: torch.Tensor,
+    after: torch.Tensor,
+    *,
+    multiply_by_inputs: bool,
+    batch_size: int,
+    progress: Progress | None,
 ) -> torch.Tensor:
     lin = module.fc[0]
     w = lin.weight.double()
@@ -210,18 +232,30 @@ def tf_attr(
     if method == "captum":
         with torch.enable_grad():
             attr = _captum(
-                _Head(module), before, tf_exp, after, n_steps=n_steps,
-                multiply_by_inputs=multiply_by_inputs, batch_size=batch_size, progress=progress,
+                _Head(module),
+                before,
+                tf_exp,
+                after,
+                n_steps=n_steps,
+                multiply_by_inputs=multiply_by_inputs,
+                batch_size=batch_size,
+                progress=progress,
             )
     else:
         attr = _exact(
-            module, before, tf_exp, after,
-            multiply_by_inputs=multiply_by_inputs, batch_size=4096, progress=progress,
+            module,
+            before,
+            tf_exp,
+            after,
+            multiply_by_inputs=multiply_by_inputs,
+            batch_size=4096,
+            progress=progress,
         )
     delta = _head_value(module, before, tf_exp, after) - _head_value(module, before, torch.zeros_like(tf_exp), after)
     total = attr.double() if multiply_by_inputs else attr.double() * tf_exp.double()
     gap = total.sum(dim=1) - delta
     return Attribution(
+        gene=inputs.gene,
         attr=attr.float().cpu().numpy(),
         gap=gap.cpu().numpy(),
         delta=delta.cpu().numpy(),

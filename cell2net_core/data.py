@@ -151,8 +151,7 @@ def validate_dataset(mdata: md.MuData) -> None:
         _require(mod in mdata.mod, f"{src}: modality {mod!r} is missing (found {list(mdata.mod)}).")
         _require(
             "counts" in mdata[mod].layers,
-            f"{src}: {mod}.layers['counts'] (raw counts) is missing "
-            f"(layers found: {list(mdata[mod].layers)}).",
+            f"{src}: {mod}.layers['counts'] (raw counts) is missing (layers found: {list(mdata[mod].layers)}).",
         )
     peaks = mdata["atac"].uns.get("peaks")
     _require(
@@ -185,8 +184,7 @@ def validate_dataset(mdata: md.MuData) -> None:
     has_is_tf = "is_tf" in mdata["rna"].var.columns
     _require(
         isinstance(gene_tf, pd.DataFrame) or has_is_tf,
-        f"{src}: no TF list; expected rna.uns['gene_tf'] (genes x TFs, 0/1) "
-        "or a boolean column rna.var['is_tf'].",
+        f"{src}: no TF list; expected rna.uns['gene_tf'] (genes x TFs, 0/1) or a boolean column rna.var['is_tf'].",
     )
 
 

@@ -289,10 +289,11 @@ def _plain(table: pd.DataFrame | dict | None) -> dict:
         return {}
     if isinstance(table, pd.DataFrame):
         table = table.to_dict()
-    return {
-        str(col): {(k.item() if hasattr(k, "item") else k): (v.item() if hasattr(v, "item") else v) for k, v in vals.items()}
-        for col, vals in table.items()
-    }
+
+    def plain(x: Any) -> Any:
+        return x.item() if hasattr(x, "item") else x
+
+    return {str(col): {plain(k): plain(v) for k, v in vals.items()} for col, vals in table.items()}
 
 
 def save_checkpoint(
@@ -344,9 +345,7 @@ def peak_embedding(
 
 
 @torch.no_grad()
-def predict(
-    module: PeaksTF2GeneExpressionPoisson, inputs: GeneInputs, *, batch_size: int = 1024
-) -> np.ndarray:
+def predict(module: PeaksTF2GeneExpressionPoisson, inputs: GeneInputs, *, batch_size: int = 1024) -> np.ndarray:
     """Predicted counts (``exp`` of the log rate), one per metacell, in eval mode."""
     if module.training:
         msg = "predict needs the module in eval mode; call module.eval() first."

@@ -1,0 +1,117 @@
+"""Aggregate per-metacell TF attributions into the TF -> gene table, per group of metacells."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from ._errors import Cell2NetInputError
+
+__all__ = ["TABLE_COLUMNS", "RANK_BY", "tf_to_gene", "group_column"]
+
+TABLE_COLUMNS = ("tf", "gene", "mean_attr", "std_attr", "n_metacells")
+RANK_BY = ("mean", "abs")
+
+
+def tf_to_gene(
+    attr: np.ndarray,
+    labels: Sequence[str] | np.ndarray | None,
+    *,
+    gene: str,
+    tfs: Sequence[str],
+    groupby: str = "cell_type_v2",
+    n_tfs: int | None = 10,
+    rank_by: Literal["mean", "abs"] = "mean",
+) -> pd.DataFrame:
+    """The tutorial's TF -> gene table of one gene: mean and std attribution per group.
+
+    Groups are sorted; in each, the ``n_tfs`` TFs with the largest mean attribution
+    (``rank_by="mean"``, the tutorial's rule, which drops repressors) or the largest
+    ``|mean|`` (``rank_by="abs"``) are kept, best first, ties in TF order. The std is
+    the population std (numpy's default). ``n_tfs=None`` keeps every TF, in TF order.
+
+    Parameters
+    ----------
+    attr
+        ``(n_metacells, n_tfs)`` attributions, columns in ``tfs`` order.
+    labels
+        Group of each metacell (e.g. ``obs["cell_type_v2"]``); ``None`` for one group of all.
+    gene
+        Target gene.
+    tfs
+        TF names of the columns.
+    groupby
+        Name of the group column in the output.
+    n_tfs
+        TFs kept per group, or ``None`` for all.
+    rank_by
+        ``"mean"`` or ``"abs"``.
+
+    Returns
+    -------
+    Columns ``tf, gene, <groupby>, mean_attr, std_attr, n_metacells``.
+
+    Examples
+    --------
+    >>> attr = np.array([[1.0, -3.0], [3.0, -1.0]])
+    >>> t = tf_to_gene(attr, ["B", "B"], gene="G", tfs=["A", "R"], n_tfs=1, rank_by="abs")
+    >>> t[["tf", "mean_attr"]].values.tolist()
+    [['R', -2.0]]
+    """
+    attr = np.asarray(attr)
+    tfs = list(tfs)
+    if attr.ndim != 2 or attr.shape[1] != len(tfs):
+        msg = f"gene {gene!r}: attributions of shape {attr.shape} do not match its {len(tfs)} TFs."
+        raise Cell2NetInputError(msg)
+    if rank_by not in RANK_BY:
+        msg = f"rank_by {rank_by!r} is not one of {RANK_BY}."
+        raise Cell2NetInputError(msg)
+    if n_tfs is not None and n_tfs < 1:
+        msg = f"n_tfs must be at least 1 or None (all TFs); got {n_tfs}."
+        raise Cell2NetInputError(msg)
+    if labels is None:
+        keys, inverse = np.array([None]), np.zeros(len(attr), dtype=int)
+    else:
+        labels = np.asarray(labels).astype(str)
+        if len(labels) != len(attr):
+            msg = f"gene {gene!r}: {len(labels)} group labels for {len(attr)} metacells of attributions."
+            raise Cell2NetInputError(msg)
+        keys, inverse = np.unique(labels, return_inverse=True)
+    parts = []
+    for k, key in enumerate(keys):
+        rows = attr[inverse == k].astype(np.float64)
+        part = pd.DataFrame(
+            {
+                "tf": tfs,
+                "gene": gene,
+                "mean_attr": rows.mean(axis=0),
+                "std_attr": rows.std(axis=0),
+                "n_metacells": len(rows),
+            }
+        )
+        if labels is not None:
+            part.insert(2, groupby, key)
+        if n_tfs is not None:
+            score = part["mean_attr"] if rank_by == "mean" else part["mean_attr"].abs()
+            order = np.argsort(-score.to_numpy(), kind="stable")[:n_tfs]
+            part = part.iloc[order]
+        parts.append(part)
+    return pd.concat(parts, ignore_index=True)
+
+
+def group_column(table: pd.DataFrame) -> str | None:
+    """Name of the grouping column of a TF -> gene table (the one column not in :data:`TABLE_COLUMNS`).
+
+    Examples
+    --------
+    >>> group_column(pd.DataFrame(columns=["tf", "gene", "cell_type_v2", "mean_attr", "std_attr"]))
+    'cell_type_v2'
+    """
+    extra = [c for c in table.columns if c not in TABLE_COLUMNS]
+    if len(extra) > 1:
+        msg = f"TF -> gene table has several extra columns {extra}; expected one grouping column."
+        raise Cell2NetInputError(msg)
+    return str(extra[0]) if extra else None
