@@ -1,0 +1,95 @@
+"""Our network: the contract's parameter names, checkpoint round trip and mismatch errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from cell2net_core import data, model
+from cell2net_core._errors import Cell2NetInputError
+from tests.conftest import make_model
+
+
+@pytest.fixture(scope="module")
+def inputs(tiny):
+    return data.gene_inputs(data.read_dataset(tiny["mdata"]), "GENE0")
+
+
+def test_state_dict_names_are_cell2nets(inputs):
+    names = set(make_model(inputs).state_dict())
+    expected = {"seq_encoder.stem_conv.0.weight", "seq_encoder.stem_conv.0.bias"}
+    for i in (0, 2, 4, 6):
+        expected |= {f"seq_encoder.conv_tower.{i}.0.{p}" for p in ("weight", "bias")}
+        expected |= {
+            f"seq_encoder.conv_tower.{i}.1.{p}"
+            for p in ("weight", "bias", "running_mean", "running_var", "num_batches_tracked")
+        }
+        expected |= {f"seq_encoder.conv_tower.{i + 1}.0.{p}" for p in ("weight", "bias")}
+    expected |= {f"merge_seq_atac.{i}.{p}" for i in (0, 2) for p in ("weight", "bias")}
+    block = "attn_blocks.0."
+    expected |= {block + f"{ln}.{p}" for ln in ("ln_1", "ln_2") for p in ("weight", "bias")}
+    expected |= {block + "attn." + p for p in ("in_proj_weight", "in_proj_bias", "out_proj.weight", "out_proj.bias")}
+    expected |= {block + f"mlpf.{i}.{p}" for i in (0, 1) for p in ("weight", "bias")}
+    expected |= {f"fc.{i}.{p}" for i in (0, 4) for p in ("weight", "bias")}
+    expected |= {f"fc.2.{p}" for p in ("weight", "bias", "running_mean", "running_var", "num_batches_tracked")}
+    assert names == expected
+    assert make_model(inputs).fc[0].in_features == 17 * inputs.n_peaks + inputs.n_tfs + 2
+
+
+def test_shared_forward_equals_per_metacell_forward(inputs):
+    module = make_model(inputs)
+    t = model.to_tensors(inputs, torch.device("cpu"))
+    n = inputs.n_metacells
+    with torch.no_grad():
+        full = module(t["peak_seq"].expand(n, -1, -1, -1), t["peak_acc"], t["peak_dist"].expand(n, -1),
+                      t["tf_exp"], t["covariates"])  # fmt: skip
+        shared = module.forward_shared(t["peak_seq"], t["peak_acc"], t["peak_dist"], t["tf_exp"], t["covariates"])
+    torch.testing.assert_close(shared, full)
+    np.testing.assert_allclose(model.predict(module, inputs), full.exp().view(-1).numpy(), rtol=1e-5)
+
+
+def test_checkpoint_round_trip_is_plain_and_atomic(inputs, tmp_path):
+    module = make_model(inputs, seed=5)
+    path = model.save_checkpoint(
+        module, tmp_path / "G.pt", history={"epochs": {0: np.int64(0)}, "valid_corr": {0: np.float32(0.5)}}
+    )
+    raw = torch.load(path, weights_only=True)
+    assert set(raw) == {"model_state_dict", "module_summary", "history", "results"}
+    assert type(raw["history"]["valid_corr"][0]) is float and raw["module_summary"]["n_tfs"] == inputs.n_tfs
+    loaded = model.load_checkpoint(path, inputs, device="cpu")
+    assert not loaded.training
+    np.testing.assert_array_equal(model.predict(loaded, inputs), model.predict(module, inputs))
+    assert [p.name for p in tmp_path.iterdir()] == ["G.pt"]
+
+
+def test_mismatch_names_both_numbers(tiny, inputs, tmp_path):
+    other = data.gene_inputs(data.read_dataset(tiny["mdata"]), "GENE1")
+    assert other.n_tfs != inputs.n_tfs
+    path = model.save_checkpoint(make_model(other), tmp_path / "GENE0.pt")
+    with pytest.raises(Cell2NetInputError, match=f"n_tfs={other.n_tfs}.*n_tfs={inputs.n_tfs}"):
+        model.load_checkpoint(path, inputs)
+    with pytest.raises(Cell2NetInputError, match="n_covariates=2.*n_covariates=1"):
+        model.load_checkpoint(tiny["models"] / "GENE0.pt", data.gene_inputs(
+            data.read_dataset(tiny["mdata"]), "GENE0", covariates=["total_counts_rna_log"]))  # fmt: skip
+
+
+def test_unreadable_and_missing_checkpoints(inputs, tmp_path):
+    (tmp_path / "bad.pt").write_bytes(b"garbage")
+    with pytest.raises(Cell2NetInputError, match="weights_only"):
+        model.load_checkpoint(tmp_path / "bad.pt", inputs)
+    with pytest.raises(Cell2NetInputError, match="no trained model"):
+        model.load_checkpoint(tmp_path / "none.pt", inputs)
+    torch.save({"weights": 1}, tmp_path / "odd.pt")
+    with pytest.raises(Cell2NetInputError, match="model_state_dict"):
+        model.load_checkpoint(tmp_path / "odd.pt", inputs)
+
+
+def test_device_resolution():
+    assert model.resolve_device("cpu").type == "cpu"
+    assert model.resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
+    with pytest.raises(Cell2NetInputError, match="'tpu'"):
+        model.resolve_device("tpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(Cell2NetInputError, match="no CUDA"):
+            model.resolve_device("cuda")

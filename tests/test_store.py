@@ -1,0 +1,137 @@
+"""Result store and the attribute command: layout, resume, regrouping, atomic writes, locking."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cell2net_core import cli, data, pipeline, store
+from cell2net_core._errors import Cell2NetInputError
+
+
+@pytest.fixture
+def run(tiny, tmp_path):
+    def run(*extra):
+        argv = ["attribute", "--mdata", str(tiny["mdata"]), "--models", str(tiny["models"]), "--out", str(tmp_path)]
+        return cli.main([*argv, "--device", "cpu", *extra])
+
+    return run
+
+
+def test_command_writes_the_tutorial_layout_and_resumes(run, tiny, tmp_path, capsys):
+    assert run() == 0
+    names = sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith("."))
+    assert names == [f"GENE{i}.{s}" for i in (0, 1) for s in ("csv", "json", "npy")] + ["tf_to_gene.csv"]
+    table = store.ResultStore(tmp_path).table()
+    mdata = data.read_dataset(tiny["mdata"])
+    n_tfs = table.groupby(["gene", "cell_type_v2"]).size().groupby("gene").unique()
+    assert n_tfs.to_dict() == {g: [len(data.gene_tfs(mdata, g))] for g in ("GENE0", "GENE1")}
+    stamp = (tmp_path / "GENE0.npy").stat().st_mtime_ns
+    capsys.readouterr()
+    assert run("--n-tfs", "2") == 0
+    assert "0 computed, 2 loaded" in capsys.readouterr().err
+    assert (tmp_path / "GENE0.npy").stat().st_mtime_ns == stamp
+    assert (store.ResultStore(tmp_path).table().groupby(["gene", "cell_type_v2"]).size() == 2).all()
+    assert run("--force", "--genes", "GENE0") == 0
+    assert (tmp_path / "GENE0.npy").stat().st_mtime_ns != stamp
+
+
+def test_regroup_needs_no_recomputation(tiny, tmp_path):
+    mdata = data.read_dataset(tiny["mdata"])
+    first = pipeline.attribute_genes(mdata, ["GENE0"], model_dir=tiny["models"], out_dir=tmp_path, device="cpu")
+    res = pipeline.attribute_genes(
+        mdata, ["GENE0"], model_dir=tiny["models"], out_dir=tmp_path, groupby="cell_type", n_tfs=None, device="cpu"
+    )
+    assert res[0].status == "cached" and set(res[0].table["cell_type"]) == set(mdata.obs["cell_type"])
+    np.testing.assert_array_equal(res[0].attribution.attr, first[0].attribution.attr)
+
+
+def test_bad_input_is_one_line_and_nonzero(run, tiny, tmp_path, capsys):
+    assert run("--genes", "GENE0,NOPE") == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["error: gene(s) ['NOPE'] have no peaks in " + repr(str(tiny["mdata"])) + " (uns['peak_to_gene'])."]
+    assert run("--genes", "GENE2") == 1
+    assert "'GENE2' has no trained model" in capsys.readouterr().err
+    assert run("--groupby", "donor") == 2
+    assert not any(tmp_path.glob("*.npy"))
+
+
+def test_no_partial_file_after_failure_or_interrupt(tiny, tmp_path, monkeypatch):
+    mdata = data.read_dataset(tiny["mdata"])
+
+    def interrupt(i, n, gene, fraction):
+        if gene == "GENE1" and i == 1 and fraction > 0:  # inside the attribution, before any write
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        pipeline.attribute_genes(
+            mdata, ["GENE0", "GENE1"], model_dir=tiny["models"], out_dir=tmp_path, device="cpu", progress=interrupt
+        )
+    assert sorted(p.name for p in tmp_path.glob("*.*") if not p.name.startswith(".")) == [
+        "GENE0.csv", "GENE0.json", "GENE0.npy",
+    ]  # fmt: skip
+
+    real_replace = store.os.replace
+
+    def failing_replace(src, dst):
+        if str(dst).endswith(".json"):
+            raise OSError("disk full")
+        real_replace(src, dst)
+
+    monkeypatch.setattr(store.os, "replace", failing_replace)
+    with pytest.raises(OSError, match="disk full"):
+        store.atomic_write(tmp_path / "x.json", "{}")
+    assert not (tmp_path / "x.json").exists() and not list(tmp_path.glob(".x.json.*"))
+
+
+def test_two_sessions_compute_a_gene_once(tiny, tmp_path):
+    mdata = data.read_dataset(tiny["mdata"])
+    results = []
+
+    def ask():
+        results.extend(
+            pipeline.attribute_genes(mdata, ["GENE1"], model_dir=tiny["models"], out_dir=tmp_path, device="cpu")
+        )
+
+    threads = [threading.Thread(target=ask) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(r.status for r in results) == ["cached", "computed"]
+    np.testing.assert_array_equal(results[0].attribution.attr, results[1].attribution.attr)
+
+
+def test_reads_a_tutorial_results_folder(tiny, tmp_path):
+    out = tmp_path / "ours"
+    mdata = data.read_dataset(tiny["mdata"])
+    pipeline.attribute_genes(mdata, ["GENE0", "GENE1"], model_dir=tiny["models"], out_dir=out, device="cpu")
+    tutorial = tmp_path / "tutorial"
+    tutorial.mkdir()
+    # the tutorial's consolidation: per-gene tables without our n_metacells, concatenated, default index
+    tables = [pd.read_csv(out / f"GENE{i}.csv").drop(columns="n_metacells") for i in (0, 1)]
+    pd.concat(tables).to_csv(tutorial / "tf_to_gene.csv")
+    s = store.ResultStore(tutorial)
+    assert s.genes() == ["GENE0", "GENE1"]
+    table = s.table()
+    assert list(table.columns[:5]) == ["tf", "gene", "cell_type_v2", "mean_attr", "std_attr"]
+    assert len(table) == 8 * sum(len(data.gene_tfs(mdata, g)) for g in ("GENE0", "GENE1"))
+    assert s.gene_table("GENE1")["gene"].eq("GENE1").all()
+    # its .npy files without our .json load with the dataset's TF order
+    shutil.copy(out / "GENE0.npy", tutorial / "GENE0.npy")
+    res = pipeline.attribute_genes(mdata, ["GENE0"], model_dir=tiny["models"], out_dir=tutorial, device="cpu")
+    assert res[0].status == "cached" and res[0].attribution.tfs == data.gene_tfs(mdata, "GENE0")
+
+
+def test_bad_results_files_are_named(tmp_path):
+    (tmp_path / "tf_to_gene.csv").write_text("a,b\n1,2\n")
+    with pytest.raises(Cell2NetInputError, match="lacks column"):
+        store.ResultStore(tmp_path).table()
+    with pytest.raises(Cell2NetInputError, match="does not exist"):
+        store.ResultStore(tmp_path / "none").table()
+    with pytest.raises(Cell2NetInputError, match="file name"):
+        store.ResultStore(tmp_path).has("../etc")
