@@ -1,0 +1,316 @@
+"""Plotly figures of TF attributions and networks (built here, shown by the app).
+
+Colours: activation (mean > 0) red, repression (mean < 0) blue, as in the heatmaps'
+diverging scale centred on 0.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from ._errors import Cell2NetInputError
+from .graph import check_table, node_kinds
+
+__all__ = [
+    "POSITIVE",
+    "NEGATIVE",
+    "image_config",
+    "tf_bars",
+    "tf_heatmap",
+    "network_figure",
+    "compare_bars",
+    "activity_heatmap",
+]
+
+POSITIVE = "#c0392b"
+NEGATIVE = "#2166ac"
+_TF_COLOUR = "#e67e22"
+_GENE_COLOUR = "#16a085"
+_BOTH_COLOUR = "#8e44ad"
+_DIVERGING = "RdBu_r"
+
+
+def image_config(filename: str, *, fmt: str = "png") -> dict:
+    """``st.plotly_chart`` config whose modebar camera button saves ``filename.<fmt>`` (png or svg).
+
+    Examples
+    --------
+    >>> image_config("MS4A1_bars", fmt="svg")["toImageButtonOptions"]["format"]
+    'svg'
+    """
+    if fmt not in ("png", "svg"):
+        msg = f"image format {fmt!r} is not 'png' or 'svg'."
+        raise Cell2NetInputError(msg)
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in filename) or "figure"
+    return {"displaylogo": False, "toImageButtonOptions": {"format": fmt, "filename": safe, "scale": 2}}
+
+
+def _hover(df: pd.DataFrame, group: str) -> list[str]:
+    n = df["n_metacells"] if "n_metacells" in df.columns else pd.Series(pd.NA, index=df.index)
+    return [
+        f"<b>{t}</b> -> {g}<br>{group}: {c}<br>mean: {m:.4g}<br>std: {s:.4g}"
+        f"<br>metacells: {'n/a' if pd.isna(k) else int(k)}"
+        for t, g, c, m, s, k in zip(df["tf"], df["gene"], df[group], df["mean_attr"], df["std_attr"], n, strict=True)
+    ]
+
+
+def _gene_rows(table: pd.DataFrame, gene: str) -> tuple[pd.DataFrame, str]:
+    group = check_table(table)
+    rows = table[table["gene"] == gene]
+    if rows.empty:
+        msg = f"Gene {gene!r} has no rows in the table."
+        raise Cell2NetInputError(msg)
+    return rows.assign(**{group: rows[group].astype(str)}), group
+
+
+def tf_bars(table: pd.DataFrame, gene: str, *, grouped: bool = False) -> go.Figure:
+    """Top TFs of a gene per group as horizontal bars with std error bars, coloured by sign.
+
+    Parameters
+    ----------
+    table
+        A ``tf_to_gene`` table holding the gene's rows.
+    gene
+        The target gene.
+    grouped
+        ``False``: one panel per group; ``True``: one panel, TFs grouped by group
+        (two-level axis).
+
+    Examples
+    --------
+    >>> fig = tf_bars(table, "MS4A1")  # doctest: +SKIP
+    """
+    rows, group = _gene_rows(table, gene)
+    groups = sorted(rows[group].unique())
+    colours = np.where(rows["mean_attr"] >= 0, POSITIVE, NEGATIVE)
+    rows = rows.assign(_colour=colours, _hover=_hover(rows, group))
+    if grouped:
+        rows = rows.sort_values([group, "mean_attr"], ascending=[False, True], kind="stable")
+        fig = go.Figure(
+            go.Bar(
+                x=rows["mean_attr"], y=[rows[group].tolist(), rows["tf"].tolist()], orientation="h",
+                error_x={"type": "data", "array": rows["std_attr"].tolist(), "thickness": 1},
+                marker_color=rows["_colour"].tolist(), hovertext=rows["_hover"].tolist(), hoverinfo="text",
+                showlegend=False,
+            )
+        )
+        fig.update_layout(height=max(400, 22 * len(rows) + 120))
+    else:
+        ncols = min(4, len(groups))
+        nrows = math.ceil(len(groups) / ncols)
+        fig = make_subplots(
+            rows=nrows, cols=ncols, subplot_titles=groups, horizontal_spacing=0.12, vertical_spacing=0.08
+        )
+        for i, g in enumerate(groups):
+            part = rows[rows[group] == g].sort_values("mean_attr", kind="stable")
+            fig.add_trace(
+                go.Bar(
+                    x=part["mean_attr"], y=part["tf"], orientation="h",
+                    error_x={"type": "data", "array": part["std_attr"].tolist(), "thickness": 1},
+                    marker_color=part["_colour"].tolist(), hovertext=part["_hover"].tolist(), hoverinfo="text",
+                    showlegend=False,
+                ),
+                row=i // ncols + 1, col=i % ncols + 1,
+            )
+        fig.update_layout(height=max(350, 300 * nrows))
+    for name, colour in (("activation (mean > 0)", POSITIVE), ("repression (mean < 0)", NEGATIVE)):
+        fig.add_trace(go.Bar(x=[None], y=[None], marker_color=colour, name=name, showlegend=True))
+    fig.update_layout(
+        title=f"Top TFs of {gene} per {group} (bars: mean attribution, whiskers: std)",
+        legend={"orientation": "h", "y": -0.08}, margin={"l": 10, "r": 10, "t": 70, "b": 40},
+    )
+    return fig
+
+
+def tf_heatmap(table: pd.DataFrame, gene: str) -> go.Figure:
+    """TF x group heatmap of one gene's mean attribution (blank: TF not in that group's top TFs).
+
+    Examples
+    --------
+    >>> fig = tf_heatmap(table, "MS4A1")  # doctest: +SKIP
+    """
+    rows, group = _gene_rows(table, gene)
+    rows = rows.assign(_hover=_hover(rows, group))
+    mean = rows.pivot_table(index="tf", columns=group, values="mean_attr", aggfunc="first")
+    hover = rows.pivot_table(index="tf", columns=group, values="_hover", aggfunc="first").reindex_like(mean)
+    order = mean.abs().max(axis=1).sort_values(kind="stable").index
+    mean, hover = mean.loc[order], hover.loc[order]
+    zmax = float(np.nanmax(np.abs(mean.to_numpy()))) or 1.0
+    fig = go.Figure(
+        go.Heatmap(
+            z=mean.to_numpy(), x=[str(c) for c in mean.columns], y=mean.index.tolist(),
+            text=hover.fillna("not in top TFs").to_numpy(), hoverinfo="text",
+            colorscale=_DIVERGING, zmid=0, zmin=-zmax, zmax=zmax, colorbar={"title": "mean attr"},
+        )
+    )
+    fig.update_layout(
+        title=f"Mean attribution of TFs to {gene} per {group}", height=max(350, 18 * len(mean) + 150),
+        xaxis_title=group, yaxis_title="TF", margin={"l": 10, "r": 10, "t": 60, "b": 10},
+    )
+    return fig
+
+
+def _width_bins(values: np.ndarray, n: int = 4) -> tuple[np.ndarray, list[tuple[float, float]]]:
+    """Bin ``|mean|`` into ``n`` quantile bins; returns bin index per value and bin ranges."""
+    edges = np.unique(np.quantile(values, np.linspace(0, 1, n + 1)))
+    if len(edges) < 2:
+        edges = np.array([values.min(), values.max() + 1e-12])
+    idx = np.clip(np.searchsorted(edges, values, side="right") - 1, 0, len(edges) - 2)
+    return idx, [(float(edges[i]), float(edges[i + 1])) for i in range(len(edges) - 1)]
+
+
+def network_figure(
+    pairs: pd.DataFrame,
+    pos: dict[str, tuple[float, float]],
+    *,
+    focus: list[str] | None = None,
+    title: str = "TF -> gene network",
+) -> go.Figure:
+    """Draw a network of :func:`~cell2net_core.graph.pair_edges` rows at layout positions.
+
+    TFs are diamonds, target genes circles (TFs that are also targets: purple squares);
+    node size grows with degree; edges are red (activation) or blue (repression), wider
+    for larger ``|mean attribution|`` (four quantile bins, named in the legend). Node
+    points carry their name in ``customdata`` for click selection. With ``focus``,
+    nodes and edges outside the focus nodes' neighbourhood are faded.
+
+    Examples
+    --------
+    >>> fig = network_figure(pairs, layout(pairs), focus=["TF0"])  # doctest: +SKIP
+    """
+    fig = go.Figure()
+    focus_set = set(focus or [])
+    if pairs.empty:
+        fig.update_layout(title=f"{title}: no edges", height=300)
+        return fig
+    tf = pairs["tf"].astype(str).to_numpy()
+    gene = pairs["gene"].astype(str).to_numpy()
+    mean = pairs["mean_attr"].to_numpy(dtype=float)
+    near = np.isin(tf, list(focus_set)) | np.isin(gene, list(focus_set)) if focus_set else np.ones(len(tf), bool)
+    bins, ranges = _width_bins(np.abs(mean))
+    widths = np.linspace(0.6, 4.5, len(ranges))
+    for positive, colour, label in ((True, POSITIVE, "activation"), (False, NEGATIVE, "repression")):
+        for b, (lo, hi) in enumerate(ranges):
+            for faded in (False, True):
+                sel = ((mean >= 0) == positive) & (bins == b) & (near != faded)
+                if not sel.any():
+                    continue
+                xs, ys = [], []
+                for t, g in zip(tf[sel], gene[sel], strict=True):
+                    xs += [pos[t][0], pos[g][0], None]
+                    ys += [pos[t][1], pos[g][1], None]
+                fig.add_trace(
+                    go.Scattergl(
+                        x=xs, y=ys, mode="lines", hoverinfo="skip", opacity=0.12 if faded else 0.75,
+                        line={"color": colour, "width": float(widths[b])},
+                        name=f"{label}, |mean| {lo:.2g}-{hi:.2g}", legendgroup=f"{label}{b}",
+                        showlegend=not faded,
+                    )
+                )
+    mid_x = [(pos[t][0] + pos[g][0]) / 2 for t, g in zip(tf, gene, strict=True)]
+    mid_y = [(pos[t][1] + pos[g][1]) / 2 for t, g in zip(tf, gene, strict=True)]
+    groups = pairs["group"].astype(str).to_numpy() if "group" in pairs.columns else np.full(len(tf), "")
+    fig.add_trace(
+        go.Scattergl(
+            x=mid_x, y=mid_y, mode="markers", marker={"size": 4, "color": "rgba(0,0,0,0)"}, name="edge info",
+            hovertext=[f"{t} -> {g}<br>mean: {m:.4g} ({c})" for t, g, m, c in zip(tf, gene, mean, groups, strict=True)],
+            hoverinfo="text", showlegend=False,
+        )
+    )
+    kinds = node_kinds(pairs)
+    lit_nodes = focus_set | set(tf[near]) | set(gene[near])
+    degree = pd.concat([pairs["tf"], pairs["gene"]]).astype(str).value_counts()
+    styles = (
+        ("TF", "diamond", _TF_COLOUR, "TF (size: degree)"),
+        ("gene", "circle", _GENE_COLOUR, "target gene (size: degree)"),
+        ("TF+gene", "square", _BOTH_COLOUR, "TF that is also a target"),
+    )
+    for kind, symbol, colour, label in styles:
+        nodes = sorted(n for n, k in kinds.items() if k == kind)
+        if not nodes:
+            continue
+        deg = degree.reindex(nodes).to_numpy(dtype=float)
+        lit = [not focus_set or n in lit_nodes for n in nodes]
+        fig.add_trace(
+            go.Scatter(
+                x=[pos[n][0] for n in nodes], y=[pos[n][1] for n in nodes],
+                mode="markers+text" if len(nodes) <= 60 else "markers",
+                text=nodes, textposition="top center", textfont={"size": 10},
+                customdata=nodes, hovertext=[f"<b>{n}</b> ({kind})<br>degree: {int(d)}" for n, d in zip(nodes, deg,
+                                                                                                    strict=True)],
+                hoverinfo="text", name=label,
+                marker={
+                    "symbol": symbol, "color": colour, "size": (7 + 3.5 * np.sqrt(deg)).tolist(),
+                    "opacity": [1.0 if x else 0.2 for x in lit],
+                    "line": {"width": [2.5 if n in focus_set else 0.5 for n in nodes], "color": "black"},
+                },
+            )
+        )
+    fig.update_layout(
+        title=title, height=700, showlegend=True, hovermode="closest", clickmode="event+select",
+        dragmode="lasso", legend={"title": "colour: sign, width: |mean attr|"},
+        xaxis={"visible": False}, yaxis={"visible": False, "scaleanchor": "x"},
+        margin={"l": 10, "r": 10, "t": 50, "b": 10},
+    )
+    return fig
+
+
+def compare_bars(comparison: pd.DataFrame, label_a: str, label_b: str, *, top: int = 20) -> go.Figure:
+    """Bars of ``attr_a - attr_b`` for the ``top`` TFs of :func:`~cell2net_core.compare.compare_groups`.
+
+    Examples
+    --------
+    >>> fig = compare_bars(compare_groups(table, "NK", "B cell"), "NK", "B cell")  # doctest: +SKIP
+    """
+    rows = comparison.head(top).iloc[::-1]
+    hover = [
+        f"<b>{t}</b><br>{label_a}: {a:.4g}<br>{label_b}: {b:.4g}<br>difference: {d:.4g}"
+        for t, a, b, d in zip(rows["tf"], rows["attr_a"], rows["attr_b"], rows["diff"], strict=True)
+    ]
+    fig = go.Figure(
+        go.Bar(
+            x=rows["diff"], y=rows["tf"], orientation="h", hovertext=hover, hoverinfo="text",
+            marker_color=np.where(rows["diff"] >= 0, POSITIVE, NEGATIVE).tolist(),
+        )
+    )
+    fig.update_layout(
+        title=f"TFs that differ most: {label_a} minus {label_b} (red: higher in {label_a})",
+        xaxis_title="difference in attribution", height=max(350, 22 * len(rows) + 120),
+        margin={"l": 10, "r": 10, "t": 60, "b": 10},
+    )
+    return fig
+
+
+def activity_heatmap(activity: pd.DataFrame, *, top: int = 40) -> go.Figure:
+    """TF x group heatmap of summed attribution (:func:`~cell2net_core.compare.tf_activity`).
+
+    Shows the ``top`` TFs with the largest summed ``|attribution|`` over groups.
+
+    Examples
+    --------
+    >>> fig = activity_heatmap(tf_activity(table))  # doctest: +SKIP
+    """
+    if activity.empty:
+        msg = "No TF activity to draw: the table is empty."
+        raise Cell2NetInputError(msg)
+    keep = activity.abs().sum(axis=1).sort_values(ascending=False, kind="stable").index[:top]
+    act = activity.loc[keep].sort_index(ascending=False)
+    zmax = float(np.abs(act.to_numpy()).max()) or 1.0
+    fig = go.Figure(
+        go.Heatmap(
+            z=act.to_numpy(), x=list(act.columns), y=act.index.tolist(), colorscale=_DIVERGING,
+            zmid=0, zmin=-zmax, zmax=zmax, colorbar={"title": "summed attr"},
+            hovertemplate="TF %{y}<br>%{x}<br>summed attribution: %{z:.4g}<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        title=f"TF activity: attribution summed over genes (top {len(act)} TFs)",
+        height=max(350, 18 * len(act) + 150), xaxis_title=activity.columns.name or "group",
+        margin={"l": 10, "r": 10, "t": 60, "b": 10},
+    )
+    return fig

@@ -1,0 +1,96 @@
+"""Every export format reads back (pandas, networkx, json) with the same edges."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import networkx as nx
+import pandas as pd
+import pytest
+
+from cell2net_core import export
+from cell2net_core._errors import Cell2NetInputError
+from cell2net_core.store import read_network_table
+
+
+def edges() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "tf": ["SPI1", "SPI1", "PAX5", 'B"AD\tTF'],
+            "gene": ["CD14", "CD14", "MS4A1", "LINE\nGENE"],
+            "cell_type_v2": ["Monocyte", "cDC", "B cell", "NK"],
+            "mean_attr": [0.5, -0.25, 1.5, 0.125],
+            "std_attr": [0.1, 0.2, 0.3, 0.4],
+            "n_metacells": [120, 30, 80, 5],
+        }
+    )
+
+
+def expected() -> set[tuple]:
+    return {
+        ("SPI1", "CD14", "Monocyte", 0.5), ("SPI1", "CD14", "cDC", -0.25),
+        ("PAX5", "MS4A1", "B cell", 1.5), ("B AD TF", "LINE GENE", "NK", 0.125),
+    }
+
+
+@pytest.mark.parametrize("fmt,sep", [("csv", ","), ("tsv", "\t")])
+def test_edge_lists_read_back(fmt, sep):
+    back = pd.read_csv(io.BytesIO(export.export_network(edges(), fmt)), sep=sep)
+    assert tuple(back.columns) == export.EDGE_COLUMNS
+    assert set(back[["source", "target", "interaction", "mean_attr"]].itertuples(index=False, name=None)) == expected()
+    assert back["n_metacells"].tolist() == [120, 30, 80, 5]
+
+
+def test_fields_hold_no_newline_tab_or_quote():
+    for fmt in ("csv", "tsv", "sif"):
+        text = export.export_network(edges(), fmt).decode()
+        assert '"' not in text and "'" not in text
+        n_fields = {len(line.split("," if fmt == "csv" else "\t")) for line in text.splitlines()}
+        assert len(n_fields) == 1
+
+
+def test_sif_one_line_per_tf_and_gene():
+    lines = export.export_network(edges(), "sif").decode().splitlines()
+    assert lines == ["SPI1\tpd\tCD14", "PAX5\tpd\tMS4A1", "B AD TF\tpd\tLINE GENE"]
+
+
+def test_graphml_reads_back_with_name_and_kind():
+    g = nx.read_graphml(io.BytesIO(export.export_network(edges(), "graphml")))
+    assert isinstance(g, nx.MultiDiGraph)
+    got = {(u, v, d["interaction"], d["mean_attr"]) for u, v, d in g.edges(data=True)}
+    assert got == expected()
+    assert g.nodes["SPI1"] == {"name": "SPI1", "kind": "TF"}
+    assert g.nodes["CD14"]["kind"] == "gene"
+    assert all(d["n_metacells"] in (120, 30, 80, 5) for _, _, d in g.edges(data=True))
+
+
+def test_cytoscape_json_grouped_elements():
+    doc = json.loads(export.export_network(edges(), "cyjs"))
+    nodes = {n["data"]["id"]: n["data"] for n in doc["elements"]["nodes"]}
+    assert nodes["PAX5"]["kind"] == "TF" and nodes["MS4A1"]["name"] == "MS4A1"
+    got = {(e["data"]["source"], e["data"]["target"], e["data"]["interaction"], e["data"]["mean_attr"])
+           for e in doc["elements"]["edges"]}
+    assert got == expected()
+    assert all(e["data"]["source"] in nodes and e["data"]["target"] in nodes for e in doc["elements"]["edges"])
+
+
+def test_tutorial_table_without_n_metacells(tmp_path):
+    path = tmp_path / "tf_to_gene.csv"
+    edges().drop(columns="n_metacells").to_csv(path)  # pandas' default index, as the tutorial writes
+    table = read_network_table(path)
+    back = pd.read_csv(io.BytesIO(export.export_network(table, "csv")))
+    assert back["n_metacells"].isna().all() and len(back) == 4
+    doc = json.loads(export.export_network(table, "cyjs"))
+    assert all(e["data"]["n_metacells"] is None for e in doc["elements"]["edges"])
+    g = nx.read_graphml(io.BytesIO(export.export_network(table, "graphml")))
+    assert g.number_of_edges() == 4
+
+
+def test_write_network_is_atomic_and_infers_format(tmp_path):
+    path = export.write_network(edges(), tmp_path / "net.sif")
+    assert path.read_text().startswith("SPI1\tpd\tCD14")
+    assert [p.name for p in tmp_path.iterdir()] == ["net.sif"]
+    with pytest.raises(Cell2NetInputError, match="xlsx"):
+        export.write_network(edges(), tmp_path / "net.xlsx")
+    assert [p.name for p in tmp_path.iterdir()] == ["net.sif"]
