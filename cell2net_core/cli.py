@@ -96,12 +96,88 @@ def _run_attribute(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def _add_demo(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "demo",
+        help="build the PBMC-like demo: dataset, trained models, results and planted truth",
+        description="Simulate a PBMC-like multiome dataset with planted regulators (JASPAR 2024 motifs), "
+        "train one model per gene and attribute them; writes DIR/mdata.h5mu, DIR/model, DIR/results, DIR/truth.csv.",
+    )
+    p.add_argument("--out", required=True, help="folder to create (must not exist or be empty)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (same seed, same files)")
+    p.add_argument("--metacells", type=int, default=1000, help="number of metacells")
+    p.add_argument("--genes", type=int, default=40, help="number of target genes (PBMC markers, up to 42)")
+    p.add_argument("--tfs", type=int, default=150, help="number of TFs (planted + other JASPAR TFs)")
+    p.add_argument("--epochs", type=int, default=20, help="training epochs per gene")
+    p.set_defaults(func=_run_demo)
+
+
+def _run_demo(args: argparse.Namespace) -> int:
+    from .demo import main as demo_main
+
+    return demo_main(args)
+
+
+def _add_train(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "train",
+        help="train one cell2net model per gene (cell2net's checkpoint format)",
+        description="Poisson NLL, Adam, gradient clipping, best epoch by validation Spearman; "
+        "writes <out>/<GENE>.pt and prints gene, best epoch, valid Spearman, seconds.",
+    )
+    p.add_argument("--mdata", required=True, help="prepared dataset (.h5mu)")
+    p.add_argument("--out", required=True, help="model folder for <GENE>.pt")
+    p.add_argument("--genes", type=_csv_list, default=None, help="G1,G2,... (default: every gene with peaks)")
+    p.add_argument(
+        "--covariates",
+        type=_csv_list,
+        default=["total_counts_rna_log", "total_counts_atac_log"],
+        help="obs columns fed to the model, in order",
+    )
+    p.add_argument("--epochs", type=int, default=20, help="maximum epochs")
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--lr", type=float, default=3e-4, help="Adam learning rate")
+    p.add_argument("--seed", type=int, default=0, help="seed of the first gene (next genes: seed + i)")
+    p.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    p.set_defaults(func=_run_train)
+
+
+def _run_train(args: argparse.Namespace) -> int:
+    from .train import main as train_main
+
+    return train_main(args)
+
+
+def _add_evaluate(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "evaluate",
+        help="score stored attributions against planted edges (the demo's truth.csv)",
+        description="Per sign, the share of planted edges whose TF ranks in its gene's top N where it acts, "
+        "and AUPRC over all candidate TF-gene pairs; the last line is the headline.",
+    )
+    p.add_argument("--truth", required=True, help="truth.csv: gene, tf, sign, cell_types")
+    p.add_argument("--results", required=True, help="results folder with <GENE>.npy and <GENE>.json")
+    p.add_argument("--mdata", default=None, help="dataset for the cell types (default: mdata.h5mu beside truth.csv)")
+    p.add_argument("--groupby", default="cell_type_v2", help="obs column the truth's cell types come from")
+    p.add_argument("--top", type=int, default=3, help="a hit ranks within this many TFs")
+    p.set_defaults(func=_run_evaluate)
+
+
+def _run_evaluate(args: argparse.Namespace) -> int:
+    from .evaluate import main as evaluate_main
+
+    return evaluate_main(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``python -m cell2net_core`` parser with every subcommand."""
     parser = argparse.ArgumentParser(prog="python -m cell2net_core", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     _add_attribute(sub)
     # other subcommands: add below
+    _add_demo(sub)
+    _add_train(sub)
+    _add_evaluate(sub)
     return parser
 
 
