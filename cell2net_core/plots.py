@@ -104,7 +104,7 @@ def tf_bars(table: pd.DataFrame, gene: str, *, grouped: bool = False) -> go.Figu
         ncols = min(4, len(groups))
         nrows = math.ceil(len(groups) / ncols)
         fig = make_subplots(
-            rows=nrows, cols=ncols, subplot_titles=groups, horizontal_spacing=0.12, vertical_spacing=0.08
+            rows=nrows, cols=ncols, subplot_titles=groups, horizontal_spacing=0.12, vertical_spacing=0.12
         )
         for i, g in enumerate(groups):
             part = rows[rows[group] == g].sort_values("mean_attr", kind="stable")
@@ -194,6 +194,7 @@ def network_figure(
     near = np.isin(tf, list(focus_set)) | np.isin(gene, list(focus_set)) if focus_set else np.ones(len(tf), bool)
     bins, ranges = _width_bins(np.abs(mean))
     widths = np.linspace(0.6, 4.5, len(ranges))
+    shown: set[str] = set()
     for positive, colour, label in ((True, POSITIVE, "activation"), (False, NEGATIVE, "repression")):
         for b, (lo, hi) in enumerate(ranges):
             for faded in (False, True):
@@ -209,9 +210,10 @@ def network_figure(
                         x=xs, y=ys, mode="lines", hoverinfo="skip", opacity=0.12 if faded else 0.75,
                         line={"color": colour, "width": float(widths[b])},
                         name=f"{label}, |mean| {lo:.2g}-{hi:.2g}", legendgroup=f"{label}{b}",
-                        showlegend=not faded,
+                        showlegend=f"{label}{b}" not in shown,
                     )
                 )
+                shown.add(f"{label}{b}")
     mid_x = [(pos[t][0] + pos[g][0]) / 2 for t, g in zip(tf, gene, strict=True)]
     mid_y = [(pos[t][1] + pos[g][1]) / 2 for t, g in zip(tf, gene, strict=True)]
     groups = pairs["group"].astype(str).to_numpy() if "group" in pairs.columns else np.full(len(tf), "")
@@ -252,9 +254,9 @@ def network_figure(
             )
         )
     fig.update_layout(
-        title=title, height=700, showlegend=True, hovermode="closest", clickmode="event+select",
-        dragmode="lasso", legend={"title": "colour: sign, width: |mean attr|"},
-        xaxis={"visible": False}, yaxis={"visible": False, "scaleanchor": "x"},
+        title=title, height=700, showlegend=True, hovermode="closest",
+        legend={"title": "colour: sign, width: |mean attr|"},
+        xaxis={"visible": False}, yaxis={"visible": False},
         margin={"l": 10, "r": 10, "t": 50, "b": 10},
     )
     return fig

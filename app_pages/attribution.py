@@ -1,0 +1,113 @@
+"""Gene attribution: pick genes, attribute the missing ones, see their top TFs per group."""
+
+import streamlit as st
+
+from cell2net_core import attribution, data, plots
+from cell2net_core.network import RANK_BY
+from ui import cache, jobs, source, state
+from ui.widgets import chart, guard
+
+MAX_SHOWN = 8
+ctx = source.current()
+st.title("Gene attribution")
+if ctx.results is None:
+    st.warning("This page needs a results folder (or the demo) to keep attributions: choose one in the sidebar.")
+    st.stop()
+
+store = ctx.store
+with guard():
+    cached = set(store.genes())
+    with_model = set(data.genes_with_models(ctx.mdata, ctx.models)) if ctx.can_attribute else set()
+    options = sorted(set(data.genes_with_peaks(ctx.mdata)) | cached) if ctx.mdata is not None else sorted(cached)
+if not options:
+    st.info("No genes: give a dataset with models to attribute genes, or a results folder that holds results.")
+    st.stop()
+
+
+def status(gene: str) -> str:
+    """A gene's label in the picker."""
+    if gene in cached:
+        return f"{gene} (cached)"
+    return f"{gene} ({'model available' if gene in with_model else 'no model'})"
+
+
+if cached and state.GENES not in st.session_state:
+    st.session_state[state.GENES] = sorted(cached)[:1]
+genes = st.multiselect(
+    "Genes (type to search)", options, key=state.GENES, format_func=status,
+    placeholder="Choose target genes",
+)
+
+with st.expander("Settings", expanded=False):
+    c1, c2, c3, c4, c5 = st.columns(5)
+    if ctx.mdata is not None:
+        columns = data.grouping_columns(ctx.mdata) or ["cell_type_v2"]
+        groupby = c1.selectbox("Grouping column", columns, key=state.GROUPBY,
+                               index=columns.index("cell_type_v2") if "cell_type_v2" in columns else 0)
+    else:
+        groupby = c1.selectbox("Grouping column", ["as stored"], disabled=True, key=state.GROUPBY)
+    method = c2.selectbox("Method", list(attribution.METHODS), key=state.METHOD,
+                          help="captum: Integrated Gradients as in the tutorial; exact: closed-form integral.")
+    n_steps = c3.number_input("n_steps", 4, 1000, 100, step=10, key=state.N_STEPS, disabled=method == "exact")
+    n_tfs = c4.number_input("TFs per group", 1, 200, 10, key=state.N_TFS)
+    rank_by = c5.radio("Rank TFs by", list(RANK_BY), key=state.RANK_BY,
+                       format_func={"mean": "mean (tutorial)", "abs": "|mean| (keeps repressors)"}.get)
+
+job = st.session_state.get(state.JOB)
+todo = [g for g in genes if g not in cached and g in with_model]
+no_model = [g for g in genes if g not in cached and g not in with_model]
+if no_model:
+    why = "no dataset/models are loaded" if not ctx.can_attribute else "no checkpoint in the model folder"
+    st.warning(f"Cannot attribute {', '.join(no_model)}: {why}.")
+if todo and (job is None or job.done):
+    if st.button(f"Attribute {len(todo)} gene(s): {', '.join(todo)}", type="primary", icon=":material/play_arrow:"):
+        st.session_state[state.JOB] = jobs.start(
+            ctx.mdata, todo, model_dir=ctx.models, out_dir=ctx.results, groupby=groupby, n_tfs=int(n_tfs),
+            rank_by=rank_by, method=method, n_steps=int(n_steps),
+        )
+        st.rerun()
+
+
+@st.fragment(run_every=0.5)
+def show_progress() -> None:
+    """Progress of the running job; reruns the page once it is done."""
+    job = st.session_state.get(state.JOB)
+    if job is None:
+        return
+    if job.done:
+        st.rerun(scope="app")
+    st.progress(job.overall, text=f"Overall: {job.index} of {len(job.genes)} genes done")
+    st.progress(min(job.fraction, 1.0), text=f"Gene {job.gene or '...'}")
+    if st.button("Stop after this gene", icon=":material/stop:", disabled=job.stop.is_set()):
+        job.stop.set()
+
+
+if job is not None and not job.done:
+    show_progress()
+elif job is not None:
+    for r in job.results:
+        if r.status == "failed":
+            st.error(f"{r.gene}: {r.error}")
+    if job.error:
+        st.error(job.error)
+    done = [r.gene for r in job.results if r.status != "failed"]
+    if done:
+        st.success(f"Attributed {', '.join(done)}; results saved to {str(ctx.results)!r}.")
+    if job.stopped_early():
+        st.info(f"Stopped: {len(job.genes) - len(job.results)} gene(s) not attributed.")
+
+shown = [g for g in genes if g in cached]
+if not shown:
+    st.info("Choose genes with cached results, or attribute genes with a model, to see their TFs.")
+    st.stop()
+if len(shown) > MAX_SHOWN:
+    st.caption(f"Showing the first {MAX_SHOWN} of {len(shown)} genes.")
+grouped = st.radio("Bar layout", ["panels", "grouped"], horizontal=True, key=state.BAR_LAYOUT,
+                   format_func={"panels": "one panel per group", "grouped": "one chart, grouped"}.get)
+for gene, tab in zip(shown, st.tabs(shown[:MAX_SHOWN]), strict=False):
+    with tab, guard():
+        table = cache.gene_table(
+            ctx.results, gene, mdata_path=ctx.mdata_path, groupby=groupby, n_tfs=int(n_tfs), rank_by=rank_by
+        )
+        chart(plots.tf_bars(table, gene, grouped=grouped == "grouped"), name=f"{gene}_tf_bars", key=f"bars_{gene}")
+        chart(plots.tf_heatmap(table, gene), name=f"{gene}_tf_heatmap", key=f"heat_{gene}")

@@ -1,0 +1,62 @@
+"""Table: the whole TF -> gene table with filters, sorting and download of what is shown."""
+
+import numpy as np
+import streamlit as st
+
+from cell2net_core import graph
+from ui import source, state
+from ui.widgets import clamp_state, export_buttons, guard, network_table
+
+ctx = source.current()
+st.title("TF -> gene table")
+table = network_table(ctx)
+group = graph.check_table(table)
+
+
+def bounds(column: str) -> tuple[float, float]:
+    """Rounded-out range of a numeric column, for a slider."""
+    values = table[column].to_numpy(dtype=float)
+    lo, hi = float(np.nanmin(values)), float(np.nanmax(values))
+    return (lo, hi) if hi > lo else (lo - 1.0, hi + 1.0)
+
+
+with st.expander("Filters", expanded=True):
+    c1, c2, c3 = st.columns(3)
+    genes = c1.multiselect("Target genes", sorted(table["gene"].unique()), key=state.TAB_GENES, placeholder="all")
+    tfs = c2.multiselect("TFs", sorted(table["tf"].unique()), key=state.TAB_TFS, placeholder="all")
+    groups = c3.multiselect(group, sorted(table[group].astype(str).unique()), key=state.TAB_GROUPS,
+                            placeholder="all")
+    c4, c5, c6 = st.columns(3)
+    mean_lo, mean_hi = bounds("mean_attr")
+    clamp_state(state.TAB_MEAN, mean_lo, mean_hi)
+    mean_range = c4.slider("mean_attr range", mean_lo, mean_hi, (mean_lo, mean_hi), key=state.TAB_MEAN,
+                           step=(mean_hi - mean_lo) / 1000, format="%.4g")
+    std_lo, std_hi = bounds("std_attr")
+    clamp_state(state.TAB_STD, std_lo, std_hi)
+    std_range = c5.slider("std_attr range", std_lo, std_hi, (std_lo, std_hi), key=state.TAB_STD,
+                          step=(std_hi - std_lo) / 1000, format="%.4g")
+    sign = c6.radio("Sign", list(graph.SIGNS), horizontal=True, key=state.TAB_SIGN,
+                    format_func={"all": "all", "positive": "activation", "negative": "repression"}.get)
+    c7, c8 = st.columns(2)
+    sort_by = c7.selectbox("Sort by", list(table.columns), key=state.TAB_SORT,
+                           index=list(table.columns).index("mean_attr"))
+    ascending = c8.toggle("Ascending", value=False, key=state.TAB_ASCENDING)
+
+with guard():
+    shown = graph.filter_edges(
+        table, cell_types=groups or None, genes=genes or None, tfs=tfs or None, sign=sign,
+        mean_range=None if mean_range == (mean_lo, mean_hi) else mean_range,
+        std_range=None if std_range == (std_lo, std_hi) else std_range,
+    )
+shown = shown.sort_values(sort_by, ascending=ascending, kind="stable").reset_index(drop=True)
+st.metric("Rows shown", f"{len(shown):,} of {len(table):,}")
+if shown.empty:
+    st.warning("No row passes these filters: widen the genes, TFs, groups, ranges or sign.")
+    st.stop()
+st.dataframe(shown, hide_index=True, height=480)
+st.download_button(
+    f"Download these {len(shown):,} rows (CSV)", shown.to_csv(index=False), file_name="tf_to_gene_filtered.csv",
+    mime="text/csv", key="table_download_csv", icon=":material/download:",
+)
+st.subheader("Export as a network")
+export_buttons(shown, page="table", name="tf_gene_network")

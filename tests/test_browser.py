@@ -1,0 +1,191 @@
+"""End-to-end journey in headless chromium against ``streamlit run app.py`` on a tiny dataset.
+
+Runs in the default ``pytest -q`` (select or skip it with ``-m browser``); fails, never
+skips, when chromium is missing. Screenshots go to ``tests/artifacts/browser/`` and one
+per page to ``docs/screenshots/``.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import expect, sync_playwright
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "tests" / "artifacts" / "browser"
+DOCS = ROOT / "docs" / "screenshots"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
+TIMEOUT_MS = 60_000
+# page coordinates of the first node (a trace whose points carry names in customdata)
+FIRST_NODE_JS = """(gd) => {
+  const fl = gd._fullLayout;
+  const tr = gd._fullData.find(t => t.customdata && t.mode.includes('markers'));
+  const box = gd.getBoundingClientRect();
+  return {x: box.left + fl._size.l + fl.xaxis.l2p(tr.x[0]), y: box.top + fl._size.t + fl.yaxis.l2p(tr.y[0])};
+}"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"streamlit exited with code {proc.returncode}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)  # polling interval, not a wait for the app
+    raise TimeoutError(f"{url}/_stcore/health did not answer within {timeout} s")
+
+
+@pytest.fixture(scope="module")
+def server(tiny, tmp_path_factory):
+    port = free_port()
+    results = tmp_path_factory.mktemp("browser_results")
+    env = {
+        **os.environ, "C2N_MDATA": str(tiny["mdata"]), "C2N_MODELS": str(tiny["models"]),
+        "C2N_RESULTS": str(results), "PYTHONPATH": str(ROOT),
+    }
+    log = open(tmp_path_factory.mktemp("log") / "streamlit.log", "w")  # noqa: SIM115 (closed below)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
+         "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(url, proc)
+        yield {"url": url, "results": results}
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+        log.close()
+
+
+def settle(page) -> None:
+    """Wait until the app is connected and no script run is in progress."""
+    page.wait_for_selector(IDLE, timeout=TIMEOUT_MS)
+
+
+def no_errors(page) -> None:
+    assert page.locator("[data-testid='stException']").count() == 0, "a page shows a traceback"
+
+
+def shot(page, name: str, *, docs: bool = True) -> None:
+    """Full-page screenshot to the artifacts folder; page views also to ``docs/screenshots``."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=path, full_page=True)
+    if docs:
+        DOCS.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, DOCS / f"{name}.png")
+
+
+def test_browser_journey(server):
+    if not Path(CHROMIUM).is_file():
+        pytest.fail(f"{CHROMIUM} is missing: install it with `apt-get install -y chromium` (needed for this test).")
+
+    url = server["url"]
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1800}, accept_downloads=True)
+        page.set_default_timeout(TIMEOUT_MS)
+        expect.set_options(timeout=TIMEOUT_MS)
+
+        page.goto(url)
+        settle(page)
+        expect(page.get_by_role("heading", name="Cell2Net Explorer")).to_be_visible()
+        expect(page.get_by_text("Genes with checkpoints:")).to_be_visible()
+        no_errors(page)
+        shot(page, "overview")
+
+        # attribute a gene and see its chart
+        page.get_by_role("link", name="Gene attribution").first.click()
+        settle(page)
+        picker = page.get_by_role("combobox").first
+        picker.click()
+        picker.fill("GENE0")
+        page.get_by_role("option", name="GENE0 (model available)").click()
+        page.keyboard.press("Escape")
+        page.get_by_role("button", name="Attribute 1 gene(s): GENE0").click()
+        expect(page.get_by_text("Attributed GENE0")).to_be_visible()
+        expect(page.locator(".js-plotly-plot").first).to_be_visible()
+        expect(page.get_by_text("Top TFs of GENE0")).to_be_visible()
+        assert (server["results"] / "GENE0.npy").is_file()
+        settle(page)
+        no_errors(page)
+        shot(page, "attribution")
+
+        # filter the network, click a node, export
+        page.get_by_role("link", name="Network").first.click()
+        settle(page)
+        expect(page.get_by_role("heading", name="gene network")).to_be_visible()
+        page.get_by_text("activation", exact=True).first.click()
+        settle(page)
+        chart = page.locator(".js-plotly-plot").first
+        expect(chart).to_be_visible()
+        focus_heading = page.get_by_role("heading", name="Edges of")
+        for _ in range(5):  # the chart may re-render under the pointer: click again until the focus shows
+            try:
+                xy = chart.evaluate(FIRST_NODE_JS)
+                page.mouse.click(xy["x"], xy["y"])
+                expect(focus_heading).to_be_visible(timeout=5_000)
+                break
+            except (AssertionError, PlaywrightError):
+                shot(page, "network_click_retry", docs=False)
+        expect(focus_heading).to_be_visible()
+        settle(page)
+        no_errors(page)
+        shot(page, "network")
+        with page.expect_download() as dl:
+            page.get_by_role("button", name=re.compile(r"^Download [\d,]+ edges")).click()
+        path = ARTIFACTS / "network_export.csv"
+        dl.value.save_as(path)
+        exported = pd.read_csv(path)
+        assert list(exported.columns)[:3] == ["source", "target", "interaction"]
+        assert len(exported) > 0 and (exported["mean_attr"] > 0).all()  # the activation filter holds
+
+        page.get_by_role("link", name="Table").first.click()
+        settle(page)
+        expect(page.get_by_text("Rows shown")).to_be_visible()
+        no_errors(page)
+        shot(page, "table")
+        with page.expect_download() as dl:
+            page.get_by_role("button", name="Download these").click()
+        table = pd.read_csv(io.BytesIO(Path(dl.value.path()).read_bytes()))
+        assert set(table["gene"]) == {"GENE0"}
+
+        page.get_by_role("link", name="Compare groups").first.click()
+        settle(page)
+        expect(page.get_by_text("TF activity")).to_be_visible()
+        no_errors(page)
+        shot(page, "compare")
+        (ARTIFACTS / "journey.json").write_text(json.dumps({"url": url, "exported_edges": len(exported)}))
+        browser.close()

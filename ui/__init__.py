@@ -1,0 +1,1 @@
+"""Streamlit glue of the app: session-state keys, cached loaders, the data source and shared widgets."""

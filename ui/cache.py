@@ -1,0 +1,109 @@
+"""Cached loaders: the open dataset (``st.cache_resource``) and tables (``st.cache_data``).
+
+Every key holds the file's path and modification time, so a file rewritten on disk
+(e.g. a gene attributed in another session) is read again.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+import mudata as md
+import pandas as pd
+import streamlit as st
+
+from cell2net_core import data, graph
+from cell2net_core._errors import Cell2NetInputError
+from cell2net_core.pipeline import regroup
+from cell2net_core.store import ResultStore
+
+_DEMO_LOCK = threading.Lock()
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError as e:
+        msg = f"Cannot read {str(path)!r}: {e.strerror or e}."
+        raise Cell2NetInputError(msg) from e
+
+
+@st.cache_resource(max_entries=2, show_spinner="Opening the dataset...")
+def _open_dataset(path: str, mtime: float) -> md.MuData:
+    return data.read_dataset(path)
+
+
+def open_dataset(path: str | os.PathLike) -> md.MuData:
+    """The validated dataset, opened once per process and file version."""
+    path = Path(path).expanduser()
+    if not path.is_file():
+        msg = f"Dataset file {str(path)!r} does not exist; give the path of a prepared .h5mu file."
+        raise Cell2NetInputError(msg)
+    return _open_dataset(str(path.resolve()), _mtime(path))
+
+
+def folder_signature(folder: Path) -> tuple[tuple[str, int], ...]:
+    """Names and modification times of a results folder's CSV files (the table cache key)."""
+    try:
+        with os.scandir(folder) as it:
+            return tuple(sorted((e.name, e.stat().st_mtime_ns) for e in it if e.name.endswith(".csv")))
+    except OSError:
+        return ()
+
+
+@st.cache_data(max_entries=4, show_spinner="Reading the TF -> gene table...")
+def _table(path: str, signature: tuple) -> pd.DataFrame:
+    table = ResultStore(path).table()
+    graph.check_table(table)
+    return table
+
+
+def network_table(results: str | os.PathLike) -> pd.DataFrame:
+    """The results folder's whole TF -> gene table."""
+    folder = Path(results).expanduser()
+    return _table(str(folder.resolve()), folder_signature(folder))
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def _regrouped(results: str, gene: str, npy_mtime: float, mdata_path: str, mdata_mtime: float,
+               groupby: str, n_tfs: int, rank_by: str) -> pd.DataFrame:
+    mdata = open_dataset(mdata_path)
+    attribution = ResultStore(results).load(
+        gene, tfs=data.gene_tfs(mdata, gene), obs_names=mdata.obs_names.astype(str).tolist()
+    )
+    return regroup(attribution, mdata, groupby=groupby, n_tfs=n_tfs, rank_by=rank_by)
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def _stored_gene_table(results: str, gene: str, signature: tuple) -> pd.DataFrame:
+    return ResultStore(results).gene_table(gene)
+
+
+def gene_table(
+    results: str | os.PathLike, gene: str, *, mdata_path: str | os.PathLike | None,
+    groupby: str, n_tfs: int, rank_by: str,
+) -> pd.DataFrame:
+    """One gene's TF -> gene table: re-aggregated from its attributions with these settings
+    when the dataset and ``<GENE>.npy`` are there, else the stored table as it is."""
+    folder = Path(results).expanduser().resolve()
+    store = ResultStore(folder)
+    if mdata_path is not None and store.has(gene):
+        mdata_path = Path(mdata_path).expanduser().resolve()
+        return _regrouped(
+            str(folder), gene, _mtime(folder / f"{gene}.npy"), str(mdata_path), _mtime(mdata_path),
+            groupby, n_tfs, rank_by,
+        )
+    return _stored_gene_table(str(folder), gene, folder_signature(folder))
+
+
+@st.cache_data(max_entries=32, show_spinner="Computing the layout...")
+def layout(pairs: pd.DataFrame, seed: int = 0) -> dict[str, tuple[float, float]]:
+    """Cached :func:`cell2net_core.graph.layout` (keyed on the drawn edges' content)."""
+    return graph.layout(pairs, seed=seed)
+
+
+def demo_lock() -> threading.Lock:
+    """Lock held while the embedded demo is being built, so sessions build it once."""
+    return _DEMO_LOCK

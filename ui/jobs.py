@@ -1,0 +1,66 @@
+"""Attribution runs in a background thread, so the page stays live and can stop between genes."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import mudata as md
+
+from cell2net_core._errors import Cell2NetInputError
+from cell2net_core.pipeline import GeneResult, attribute_genes
+
+
+@dataclass
+class Job:
+    """One ``attribute_genes`` call: its progress, outcome and stop flag (no Streamlit inside)."""
+
+    genes: list[str]
+    index: int = 0
+    gene: str = ""
+    fraction: float = 0.0
+    overall: float = 0.0
+    done: bool = False
+    error: str | None = None
+    results: list[GeneResult] = field(default_factory=list)
+    stop: threading.Event = field(default_factory=threading.Event)
+    thread: threading.Thread | None = None
+
+    def progress(self, index: int, n_genes: int, gene: str, fraction: float) -> None:
+        """``attribute_genes`` progress callback."""
+        self.index, self.gene, self.fraction = index, gene, fraction
+        done = index if fraction >= 1.0 and index > 0 else index + fraction
+        self.overall = max(self.overall, min(done / max(n_genes, 1), 1.0))
+
+    @property
+    def running(self) -> bool:
+        """Whether the thread is still working."""
+        return not self.done
+
+    def stopped_early(self) -> bool:
+        """Whether a stop request left genes undone."""
+        return self.stop.is_set() and len(self.results) < len(self.genes)
+
+
+def start(mdata: md.MuData, genes: list[str], *, model_dir: Path, out_dir: Path, **options: Any) -> Job:
+    """Start attributing ``genes`` in a daemon thread; options go to ``attribute_genes``."""
+    job = Job(genes=list(genes))
+
+    def work() -> None:
+        try:
+            job.results = attribute_genes(
+                mdata, job.genes, model_dir=model_dir, out_dir=out_dir,
+                progress=job.progress, should_stop=job.stop.is_set, **options,
+            )
+        except Cell2NetInputError as e:
+            job.error = str(e)
+        except Exception as e:  # shown as a message, never as a traceback
+            job.error = f"Attribution failed: {type(e).__name__}: {e}"
+        finally:
+            job.done = True
+
+    job.thread = threading.Thread(target=work, name="cell2net-attribution", daemon=True)
+    job.thread.start()
+    return job

@@ -1,0 +1,84 @@
+"""Widgets shared by pages: error guard, table loading, charts with image download, exports."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from cell2net_core import export, plots
+from cell2net_core._errors import Cell2NetInputError
+from ui import cache, state
+from ui.source import Context
+
+PAGES = {
+    "attribution": "app_pages/attribution.py",
+    "network": "app_pages/network.py",
+    "table": "app_pages/table.py",
+    "compare": "app_pages/compare.py",
+}
+_FORMAT_LABELS = {
+    "csv": "Edge list (CSV)",
+    "tsv": "Edge list (TSV)",
+    "sif": "Cytoscape SIF",
+    "graphml": "GraphML",
+    "cyjs": "Cytoscape JSON (.cyjs)",
+}
+
+
+@contextlib.contextmanager
+def guard() -> Iterator[None]:
+    """Show bad input as an error message (no traceback) and stop the page."""
+    try:
+        yield
+    except Cell2NetInputError as e:
+        st.error(str(e))
+        st.stop()
+
+
+def network_table(ctx: Context) -> pd.DataFrame:
+    """The whole TF -> gene table, or a message saying what is missing (then the page stops)."""
+    if ctx.results is None:
+        st.warning("This page needs a results folder (or the demo): choose one in the sidebar.")
+        st.stop()
+    if ctx.store is None or not ctx.store.genes():
+        st.info(f"No results in {str(ctx.results)!r} yet: attribute genes first.")
+        st.page_link(PAGES["attribution"], label="Go to Gene attribution", icon=":material/arrow_forward:")
+        st.stop()
+    with guard():
+        return cache.network_table(ctx.results)
+
+
+def clamp_state(key: str, low: float, high: float) -> None:
+    """Keep a slider's stored value inside ``[low, high]`` after the data changed under it."""
+    value = st.session_state.get(key)
+    if isinstance(value, tuple | list):
+        st.session_state[key] = tuple(min(max(float(v), low), high) for v in value)
+    elif value is not None:
+        st.session_state[key] = min(max(float(value), low), high)
+
+
+def chart(fig: go.Figure, *, name: str, **kwargs) -> object:
+    """``st.plotly_chart`` whose camera button saves ``name`` as PNG or SVG (sidebar choice)."""
+    fmt = st.session_state.get(state.IMAGE_FMT, "png")
+    return st.plotly_chart(fig, config=plots.image_config(name, fmt=fmt), **kwargs)
+
+
+def export_buttons(edges: pd.DataFrame, *, page: str, name: str) -> None:
+    """A format choice and a download button with exactly ``edges`` in that format."""
+    if edges.empty:
+        st.caption("Nothing to export: the filter leaves no edges.")
+        return
+    left, right = st.columns([2, 1], vertical_alignment="bottom")
+    fmt = left.selectbox(
+        "Export format", list(export.FORMATS), key=f"{page}_{state.EXPORT_FMT}", format_func=_FORMAT_LABELS.get
+    )
+    with guard():
+        payload = export.export_network(edges, fmt)
+    right.download_button(
+        f"Download {len(edges):,} edges", payload, file_name=f"{name}.{fmt}", mime=export.FORMATS[fmt],
+        key=f"{page}_download", icon=":material/download:",
+    )
