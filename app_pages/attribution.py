@@ -14,9 +14,8 @@ if ctx.results is None:
     st.warning("This page needs a results folder (or the demo) to keep attributions: choose one in the sidebar.")
     st.stop()
 
-store = ctx.store
 with guard():
-    cached = set(store.genes())
+    cached = set(cache.result_genes(ctx.results))
     with_model = set(data.genes_with_models(ctx.mdata, ctx.models)) if ctx.can_attribute else set()
     options = sorted(set(data.genes_with_peaks(ctx.mdata)) | cached) if ctx.mdata is not None else sorted(cached)
 if not options:

@@ -45,12 +45,23 @@ def open_dataset(path: str | os.PathLike) -> md.MuData:
 
 
 def folder_signature(folder: Path) -> tuple[tuple[str, int], ...]:
-    """Names and modification times of a results folder's CSV files (the table cache key)."""
+    """Names and modification times of a results folder's CSV and NPY files (the cache key)."""
     try:
         with os.scandir(folder) as it:
-            return tuple(sorted((e.name, e.stat().st_mtime_ns) for e in it if e.name.endswith(".csv")))
+            return tuple(sorted((e.name, e.stat().st_mtime_ns) for e in it if e.name.endswith((".csv", ".npy"))))
     except OSError:
         return ()
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _genes(path: str, signature: tuple) -> list[str]:
+    return ResultStore(path).genes()
+
+
+def result_genes(results: str | os.PathLike) -> list[str]:
+    """Genes with stored results (reads a tutorial's ``tf_to_gene.csv`` once per version)."""
+    folder = Path(results).expanduser()
+    return _genes(str(folder.resolve()), folder_signature(folder))
 
 
 @st.cache_data(max_entries=4, show_spinner="Reading the TF -> gene table...")

@@ -86,7 +86,7 @@ def _demo_paths() -> Paths:
         bar = st.sidebar.progress(0.0, text="Preparing the demo...")
         paths = demo.ensure_demo(progress=lambda f, m: bar.progress(min(max(float(f), 0.0), 1.0), text=str(m)))
         bar.empty()
-    return Paths(mdata=str(paths.mdata), models=str(paths.models), results=str(paths.results))
+    return Paths(mdata=str(paths.mdata), models=str(paths.model_dir), results=str(paths.results))
 
 
 def _check_dir(path: str, what: str, problems: list[str], *, create: bool = False) -> Path | None:
@@ -132,8 +132,11 @@ def _summary(ctx: Context) -> None:
         ]
         if ctx.models is not None:
             rows.append(("Genes with checkpoints", f"{len(data.genes_with_models(ctx.mdata, ctx.models)):,}"))
-    if ctx.store is not None:
-        rows.append(("Genes with cached results", f"{len(ctx.store.genes()):,}"))
+    if ctx.results is not None:
+        try:
+            rows.append(("Genes with cached results", f"{len(cache.result_genes(ctx.results)):,}"))
+        except Cell2NetInputError as e:
+            st.sidebar.error(str(e))
     try:
         rows.append(("Device", model.device_label("auto")))
     except Cell2NetInputError as e:

@@ -44,11 +44,11 @@ def network_table(ctx: Context) -> pd.DataFrame:
     if ctx.results is None:
         st.warning("This page needs a results folder (or the demo): choose one in the sidebar.")
         st.stop()
-    if ctx.store is None or not ctx.store.genes():
-        st.info(f"No results in {str(ctx.results)!r} yet: attribute genes first.")
-        st.page_link(PAGES["attribution"], label="Go to Gene attribution", icon=":material/arrow_forward:")
-        st.stop()
     with guard():
+        if not cache.result_genes(ctx.results):
+            st.info(f"No results in {str(ctx.results)!r} yet: attribute genes first.")
+            st.page_link(PAGES["attribution"], label="Go to Gene attribution", icon=":material/arrow_forward:")
+            st.stop()
         return cache.network_table(ctx.results)
 
 

@@ -1,0 +1,245 @@
+"""AppTest for every page: widgets, attribution on a tiny dataset, filters, downloads, bad input."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from network_tables import random_table
+from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
+from streamlit.testing.v1 import AppTest
+
+from cell2net_core import data, graph, pipeline
+from ui import state
+
+ROOT = Path(__file__).resolve().parents[1]
+APP = str(ROOT / "app.py")
+PAGE = {name: f"app_pages/{name}.py" for name in ("home", "attribution", "network", "table", "compare")}
+
+
+@pytest.fixture(scope="module")
+def results(tiny, tmp_path_factory) -> Path:
+    """Stored results of the tiny dataset's two genes with models."""
+    out = tmp_path_factory.mktemp("results")
+    mdata = data.read_dataset(tiny["mdata"])
+    done = pipeline.attribute_genes(mdata, ["GENE0", "GENE1"], model_dir=tiny["models"], out_dir=out, method="exact")
+    assert [r.status for r in done] == ["computed", "computed"]
+    return out
+
+
+@pytest.fixture
+def downloads(monkeypatch) -> list[tuple[str, bytes]]:
+    """Every file handed to a download button, as (file name, bytes)."""
+    seen: list[tuple[str, bytes]] = []
+    original = MemoryMediaFileStorage.load_and_get_id
+
+    def record(self, path_or_data, mimetype, kind, filename=None):
+        seen.append((filename, path_or_data if isinstance(path_or_data, bytes) else str(path_or_data).encode()))
+        return original(self, path_or_data, mimetype, kind, filename)
+
+    monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", record)
+    return seen
+
+
+def app(monkeypatch, *, mdata="", models="", results="", page: str | None = None) -> AppTest:
+    for var, value in (("C2N_MDATA", mdata), ("C2N_MODELS", models), ("C2N_RESULTS", results)):
+        monkeypatch.setenv(var, str(value))
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    if page is not None:
+        at.switch_page(PAGE[page]).run()
+    return at
+
+
+def no_exception(at: AppTest) -> None:
+    assert not at.exception, [e.message for e in at.exception]
+
+
+def texts(elements) -> str:
+    return "\n".join(str(e.value) for e in elements)
+
+
+def test_overview_summarises_source(monkeypatch, tiny, results):
+    at = app(monkeypatch, mdata=tiny["mdata"], models=tiny["models"], results=results)
+    no_exception(at)
+    summary = texts(at.sidebar.markdown)
+    for fact in ("Metacells:** 48", "Genes with peaks:** 3", "Genes with checkpoints:** 2",
+                 "Genes with cached results:** 2", "TFs:** 9", "cell_type_v2", "Device:** CPU"):
+        assert fact in summary
+    assert at.sidebar.radio(key=state.SOURCE_KIND).value == "paths"
+    assert "Cell2Net Explorer" in at.title[0].value
+
+
+def test_attribute_gene_in_background_and_show_charts(monkeypatch, tiny, tmp_path):
+    at = app(monkeypatch, mdata=tiny["mdata"], models=tiny["models"], results=tmp_path, page="attribution")
+    no_exception(at)
+    picker = at.multiselect(key=state.GENES)
+    assert picker.options == ["GENE0 (model available)", "GENE1 (model available)", "GENE2 (no model)"]
+    at.selectbox(key=state.METHOD).set_value("exact")
+    picker.set_value(["GENE0", "GENE2"]).run()
+    assert "Cannot attribute GENE2" in texts(at.warning)
+    [button] = [b for b in at.button if b.label.startswith("Attribute 1 gene")]
+    button.click().run()
+    job = at.session_state[state.JOB]
+    job.thread.join(timeout=60)
+    assert job.done and job.error is None
+    at.run()
+    no_exception(at)
+    assert "Attributed GENE0" in texts(at.success)
+    assert (tmp_path / "GENE0.npy").is_file() and (tmp_path / "tf_to_gene.csv").is_file()
+    charts = at.get("plotly_chart")
+    assert len(charts) == 2  # bars and heatmap of GENE0
+    bars = json.loads(charts[0].proto.spec)
+    assert "Top TFs of GENE0" in bars["layout"]["title"]["text"]
+    at.radio(key=state.BAR_LAYOUT).set_value("grouped").run()
+    no_exception(at)
+    at.number_input(key=state.N_TFS).set_value(3).run()
+    heat = json.loads(at.get("plotly_chart")[1].proto.spec)
+    assert len(heat["data"][0]["y"]) <= 3 * 8
+
+
+def test_stop_between_genes(tiny, tmp_path):
+    from ui import jobs
+
+    mdata = data.read_dataset(tiny["mdata"])
+    started = jobs.start(mdata, ["GENE0", "GENE1"], model_dir=tiny["models"], out_dir=tmp_path, method="exact")
+    started.stop.set()  # checked before each gene: at most the gene already running finishes
+    started.thread.join(timeout=60)
+    assert started.done and len(started.results) <= 1
+    assert started.stopped_early()
+    assert not (tmp_path / "GENE1.npy").exists()
+
+
+def test_network_filters_focus_and_export(monkeypatch, tiny, results, downloads):
+    at = app(monkeypatch, results=results, page="network")
+    no_exception(at)
+    table = pd.read_csv(results / "tf_to_gene.csv", index_col=0)
+    at.radio(key=state.NET_SIGN).set_value("negative").run()
+    at.multiselect(key=state.NET_GENES).set_value(["GENE1"]).run()
+    no_exception(at)
+    expected = graph.filter_edges(table, genes=["GENE1"], sign="negative")
+    [button] = [b for b in at.get("download_button") if "edges" in b.proto.label]
+    assert button.proto.label == f"Download {len(expected)} edges"
+    name, payload = downloads[-1]
+    assert name == "tf_gene_network.csv"
+    exported = pd.read_csv(io.BytesIO(payload))
+    assert len(exported) == len(expected) and (exported["mean_attr"] < 0).all()
+    assert set(exported["target"]) == {"GENE1"}
+    fig = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert any(t.get("customdata") for t in fig["data"])  # clickable nodes
+    hub = at.dataframe[0].value
+    assert list(hub.columns) == ["tf", "out_degree", "sum_abs_attr", "n_edges"]
+    tf = expected["tf"].iloc[0]
+    at.multiselect(key=state.NET_FOCUS).set_value([tf]).run()
+    assert f"Edges of {tf}" in texts(at.subheader)
+    focus_rows = at.dataframe[-1].value
+    assert set(focus_rows["tf"]) == {tf} and {"mean_attr", "std_attr"} <= set(focus_rows.columns)
+    at.selectbox(key=f"network_{state.EXPORT_FMT}").set_value("graphml").run()
+    assert downloads[-1][0] == "tf_gene_network.graphml"
+    at.multiselect(key=state.NET_GENES).set_value([]).run()
+    at.slider(key=state.NET_MIN_ABS).set_value(at.slider(key=state.NET_MIN_ABS).max).run()
+    at.radio(key=state.NET_SIGN).set_value("all").run()
+    no_exception(at)
+    assert len(at.warning) + len(at.get("plotly_chart")) >= 1
+
+
+def test_network_caps_large_filters(monkeypatch, tmp_path):
+    random_table(n_genes=400, n_tfs=60, top=10).to_csv(tmp_path / "tf_to_gene.csv")
+    at = app(monkeypatch, results=tmp_path, page="network")
+    no_exception(at)
+    assert "more than a browser draws smoothly" in texts(at.warning)
+    fig = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert fig["layout"]["title"]["text"].startswith("2,000 edges")
+
+
+def test_table_filters_sort_and_download(monkeypatch, tiny, results, downloads):
+    at = app(monkeypatch, results=results, page="table")
+    no_exception(at)
+    at.multiselect(key=state.TAB_GENES).set_value(["GENE0"]).run()
+    at.radio(key=state.TAB_SIGN).set_value("positive").run()
+    at.selectbox(key=state.TAB_SORT).set_value("std_attr").run()
+    at.toggle(key=state.TAB_ASCENDING).set_value(True).run()
+    no_exception(at)
+    shown = at.dataframe[0].value
+    assert set(shown["gene"]) == {"GENE0"} and (shown["mean_attr"] > 0).all()
+    assert shown["std_attr"].is_monotonic_increasing
+    assert at.metric[0].value.startswith(f"{len(shown)} of")
+    csv = dict(downloads)["tf_to_gene_filtered.csv"]
+    pd.testing.assert_frame_equal(pd.read_csv(io.BytesIO(csv)), shown.reset_index(drop=True), check_dtype=False)
+    at.multiselect(key=state.TAB_TFS).set_value(["TF0"]).run()
+    at.radio(key=state.TAB_SIGN).set_value("negative").run()
+    no_exception(at)
+
+
+def test_compare_page(monkeypatch, results):
+    at = app(monkeypatch, results=results, page="compare")
+    no_exception(at)
+    at.multiselect(key=state.CMP_A).set_value(["NK"])
+    at.multiselect(key=state.CMP_B).set_value(["B cell", "pDC"]).run()
+    at.selectbox(key=state.CMP_GENE).set_value("GENE1").run()
+    no_exception(at)
+    bars, heat = (json.loads(c.proto.spec) for c in at.get("plotly_chart"))
+    assert "NK minus B cell + pDC" in bars["layout"]["title"]["text"]
+    assert "TF activity" in heat["layout"]["title"]["text"]
+    at.multiselect(key=state.CMP_B).set_value([]).run()
+    assert "at least one group" in texts(at.warning)
+
+
+def test_results_folder_alone_is_enough_to_browse(monkeypatch, results, tmp_path):
+    tutorial = tmp_path / "tutorial"
+    tutorial.mkdir()
+    table = pd.read_csv(results / "tf_to_gene.csv", index_col=0).drop(columns="n_metacells")
+    table.to_csv(tutorial / "tf_to_gene.csv")  # the tutorial's layout: unnamed index, no n_metacells
+    at = app(monkeypatch, results=tutorial, page="attribution")
+    no_exception(at)
+    assert "browsing stored results only" in texts(at.sidebar.info)
+    assert len(at.get("plotly_chart")) == 2  # a cached gene's charts from the table alone
+    for page in ("network", "table", "compare"):
+        at.switch_page(PAGE[page]).run()
+        no_exception(at)
+        assert not at.error
+
+
+@pytest.mark.parametrize(
+    "setup,expected",
+    [
+        (lambda d: {"mdata": d / "missing.h5mu"}, "missing.h5mu' does not exist"),
+        (lambda d: {"mdata": d / "bad.h5mu"}, "Cannot read"),
+        (lambda d: {"models": d / "nowhere"}, "model folder"),
+    ],
+)
+def test_bad_paths_show_messages(monkeypatch, tmp_path, setup, expected):
+    (tmp_path / "bad.h5mu").write_text("not hdf5")
+    at = app(monkeypatch, **setup(tmp_path))
+    no_exception(at)
+    assert expected in texts(at.sidebar.error)
+    for page in ("attribution", "network", "table", "compare"):
+        at.switch_page(PAGE[page]).run()
+        no_exception(at)
+        assert at.warning or at.info or at.error
+
+
+def test_missing_column_names_it(monkeypatch, results, tmp_path):
+    pd.read_csv(results / "tf_to_gene.csv", index_col=0).drop(columns="std_attr").to_csv(tmp_path / "tf_to_gene.csv")
+    at = app(monkeypatch, results=tmp_path, page="network")
+    no_exception(at)
+    assert "std_attr" in texts(at.error)
+
+
+def test_demo_is_the_default_source(monkeypatch, tmp_path):
+    from cell2net_core import demo
+
+    calls = []
+
+    def fake_demo(*, progress=None):
+        calls.append(progress)
+        progress(1.0, "demo ready")
+        return demo.demo_paths(tmp_path)
+
+    monkeypatch.setattr(demo, "ensure_demo", fake_demo)
+    at = app(monkeypatch)
+    no_exception(at)
+    assert calls and at.sidebar.radio(key=state.SOURCE_KIND).value == "demo"
+    assert "the embedded demo" in texts(at.sidebar.caption)
