@@ -70,15 +70,35 @@ class Attribution:
 
 
 class _Head(nn.Module):
-    """The module's head as a function of ``tf_exp`` alone, the rest fixed per metacell."""
+    """The module's head as a function of ``tf_exp`` alone.
+
+    What the first Linear layer gets from everything but ``tf_exp`` is the same at
+    every step, so it enters as a precomputed ``offset`` ``(N, 32)``. The output is
+    the sum over rows, shape ``(1,)``: in eval mode rows are independent, so the
+    gradient of the sum with respect to a row is that row's own gradient, and captum
+    differentiates one output instead of one per metacell and step.
+    """
 
     def __init__(self, module: PeaksTF2GeneExpressionPoisson) -> None:
         super().__init__()
-        self.fc = module.fc
-        self.cut = module.tf_slice
+        self.w_tf = module.fc[0].weight[:, module.tf_slice]
+        self.rest = module.fc[1:]
 
-    def forward(self, tf_exp: torch.Tensor, before: torch.Tensor, after: torch.Tensor) -> torch.Tensor:
-        return self.fc(torch.cat([before, tf_exp, after], dim=1))
+    def forward(self, tf_exp: torch.Tensor, offset: torch.Tensor) -> torch.Tensor:
+        return self.rest(offset + tf_exp @ self.w_tf.T).sum().reshape(1)
+
+
+def _offset(
+    module: PeaksTF2GeneExpressionPoisson,
+    before: torch.Tensor,
+    after: torch.Tensor,
+    *,
+    dtype: torch.dtype = torch.float32,
+) -> torch.Tensor:
+    """First-layer pre-activation from everything but ``tf_exp``, ``(N, 32)``."""
+    lin, cut = module.fc[0], module.tf_slice
+    w = lin.weight.to(dtype)
+    return before.to(dtype) @ w[:, : cut.start].T + after.to(dtype) @ w[:, cut.stop :].T + lin.bias.to(dtype)
 
 
 def _head_parts(
@@ -94,9 +114,8 @@ def _head_parts(
 
 def _captum(
     head: _Head,
-    before: torch.Tensor,
+    offset: torch.Tensor,
     tf_exp: torch.Tensor,
-    after: torch.Tensor,
     *,
     n_steps: int,
     multiply_by_inputs: bool,
@@ -108,9 +127,7 @@ def _captum(
     for i in range(0, n, batch_size):
         sl = slice(i, i + batch_size)
         x = tf_exp[sl].detach().clone().requires_grad_()
-        attr = ig.attribute(
-            x, baselines=torch.zeros_like(x), additional_forward_args=(before[sl], after[sl]), n_steps=n_steps
-        )
+        attr = ig.attribute(x, baselines=torch.zeros_like(x), additional_forward_args=(offset[sl],), n_steps=n_steps)
         parts.append(attr.detach())
         if progress is not None:
             progress(min(i + batch_size, n), n)
@@ -128,30 +145,23 @@ def _affine_after_relu(fc: nn.Sequential) -> tuple[torch.Tensor, torch.Tensor]:
 
 def _exact(
     module: PeaksTF2GeneExpressionPoisson,
-    before: torch.Tensor,
+    offset: torch.Tensor,
     tf_exp: torch.Tensor,
-    after: torch.Tensor,
     *,
     multiply_by_inputs: bool,
     batch_size: int,
     progress: Progress | None,
 ) -> torch.Tensor:
-    lin = module.fc[0]
-    w = lin.weight.double()
-    cut = module.tf_slice
-    w_tf = w[:, cut]  # (32, T)
+    """Closed-form path integral, float64: each hidden unit is live on a known share of the path."""
+    w_tf = module.fc[0].weight.double()[:, module.tf_slice]  # (32, T)
     v, _ = _affine_after_relu(module.fc)
     n, parts = len(tf_exp), []
     for i in range(0, n, batch_size):
-        sl = slice(i, i + batch_size)
-        t = tf_exp[sl].double()
-        a = before[sl].double() @ w[:, : cut.start].T + after[sl].double() @ w[:, cut.stop :].T + lin.bias.double()
+        t, a = tf_exp[i : i + batch_size].double(), offset[i : i + batch_size]
         s = t @ w_tf.T  # slope of each hidden unit along the path, (B, 32)
-        # share of the path alpha in [0, 1] where a + alpha * s > 0
-        root = torch.where(s != 0, -a / torch.where(s != 0, s, torch.ones_like(s)), torch.zeros_like(a))
-        up = 1.0 - root.clamp(0.0, 1.0)
-        down = root.clamp(0.0, 1.0)
-        frac = torch.where(s > 0, up, torch.where(s < 0, down, (a > 0).double()))
+        # share of alpha in [0, 1] where a + alpha * s > 0
+        root = (-a / torch.where(s != 0, s, torch.ones_like(s))).clamp(0.0, 1.0)
+        frac = torch.where(s > 0, 1.0 - root, torch.where(s < 0, root, (a > 0).double()))
         grad = (frac * v) @ w_tf  # mean gradient along the path, (B, T)
         parts.append(grad * t if multiply_by_inputs else grad)
         if progress is not None:
@@ -159,13 +169,11 @@ def _exact(
     return torch.cat(parts)
 
 
-@torch.no_grad()
-def _head_value(module: PeaksTF2GeneExpressionPoisson, before, tf_exp, after) -> torch.Tensor:
-    """Head output in float64 (eval mode), ``(N,)``."""
-    lin = module.fc[0]
-    x = torch.cat([before, tf_exp, after], dim=1).double()
+def _head_value(module: PeaksTF2GeneExpressionPoisson, offset: torch.Tensor, tf_exp: torch.Tensor) -> torch.Tensor:
+    """Head output in float64 (eval mode), ``(N,)``, from the float64 offset."""
     v, c = _affine_after_relu(module.fc)
-    return torch.relu(x @ lin.weight.double().T + lin.bias.double()) @ v + c
+    w_tf = module.fc[0].weight.double()[:, module.tf_slice]
+    return torch.relu(offset + tf_exp.double() @ w_tf.T) @ v + c
 
 
 @torch.no_grad()
@@ -176,7 +184,7 @@ def tf_attr(
     method: Literal["captum", "exact"] = "captum",
     n_steps: int = 100,
     multiply_by_inputs: bool = True,
-    batch_size: int = 256,
+    batch_size: int = 1024,
     device: str | torch.device = "auto",
     progress: Progress | None = None,
 ) -> Attribution:
@@ -229,13 +237,13 @@ def tf_attr(
     dev = resolve_device(device)
     module = module.to(dev)
     before, tf_exp, after = _head_parts(module, inputs, dev)
+    offset64 = _offset(module, before, after, dtype=torch.float64)
     if method == "captum":
         with torch.enable_grad():
             attr = _captum(
                 _Head(module),
-                before,
+                _offset(module, before, after),
                 tf_exp,
-                after,
                 n_steps=n_steps,
                 multiply_by_inputs=multiply_by_inputs,
                 batch_size=batch_size,
@@ -244,14 +252,13 @@ def tf_attr(
     else:
         attr = _exact(
             module,
-            before,
+            offset64,
             tf_exp,
-            after,
             multiply_by_inputs=multiply_by_inputs,
             batch_size=4096,
             progress=progress,
         )
-    delta = _head_value(module, before, tf_exp, after) - _head_value(module, before, torch.zeros_like(tf_exp), after)
+    delta = _head_value(module, offset64, tf_exp) - _head_value(module, offset64, torch.zeros_like(tf_exp))
     total = attr.double() if multiply_by_inputs else attr.double() * tf_exp.double()
     gap = total.sum(dim=1) - delta
     return Attribution(
