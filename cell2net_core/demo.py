@@ -20,19 +20,20 @@ import contextlib
 import fcntl
 import json
 import os
+import queue
 import shutil
+import subprocess
+import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
-from multiprocessing import get_context
 from pathlib import Path
 
 import torch
 
 from ._errors import Cell2NetInputError
-from .data import DEFAULT_COVARIATES
 
 __all__ = ["DemoPaths", "default_demo_dir", "demo_paths", "build_demo", "ensure_demo", "is_complete"]
 
@@ -117,47 +118,63 @@ def _n_workers(n_genes: int, n_metacells: int) -> int:
     return max(1, min(cores, 4, n_genes))
 
 
-_WORKER: dict = {}
-
-
-def _init_worker(mdata_path: str) -> None:
-    from .data import read_dataset
-
-    torch.set_num_threads(1)
-    _WORKER["mdata"] = read_dataset(mdata_path)
-
-
-def _train_one(gene: str, seed: int, model_dir: str, epochs: int) -> tuple[str, int, float, float]:
+def _train_in_process(mdata, paths: DemoPaths, jobs: list[tuple[str, int]], epochs: int, progress) -> None:
     from .model import save_checkpoint
     from .train import train
 
-    r = train(_WORKER["mdata"], gene, covariates=DEFAULT_COVARIATES, max_epochs=epochs, lr=DEMO_LR, seed=seed,
-              device="cpu")  # fmt: skip
-    save_checkpoint(r.module, Path(model_dir) / f"{gene}.pt", history=r.history, results=r.results)
-    return gene, r.best_epoch, r.best_valid_corr, r.seconds
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # the same arithmetic as a worker process: the same weights
+    try:
+        for k, (gene, seed) in enumerate(jobs, 1):
+            r = train(mdata, gene, max_epochs=epochs, lr=DEMO_LR, seed=seed, device="cpu")
+            save_checkpoint(r.module, paths.model_dir / f"{gene}.pt", history=r.history, results=r.results)
+            _report(progress, 0.15 + 0.7 * k / len(jobs), f"trained {gene} ({k}/{len(jobs)})")
+    finally:
+        torch.set_num_threads(threads)
 
 
-def _train_all(paths: DemoPaths, genes: list[str], *, seed: int, epochs: int, workers: int, progress: Progress | None):
-    jobs = [(g, seed + i, str(paths.model_dir), epochs) for i, g in enumerate(genes)]
-    done = 0
-    if workers == 1:
-        threads = torch.get_num_threads()
-        try:
-            _init_worker(str(paths.mdata))
-            for job in jobs:
-                gene, *_ = _train_one(*job)
+def _pump(stream, lines: queue.Queue) -> None:
+    for line in stream:
+        lines.put(line)
+    lines.put(None)
+
+
+def _train_in_workers(paths: DemoPaths, jobs: list[tuple[str, int]], epochs: int, workers: int, progress) -> None:
+    """Train in ``workers`` plain subprocesses (one thread each); progress from their ``done GENE`` lines."""
+    env = dict(os.environ)
+    root = str(Path(__file__).resolve().parents[1])
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+    lines: queue.Queue = queue.Queue()
+    procs = []
+    try:
+        for w in range(workers):
+            part = [f"{gene}:{seed}" for gene, seed in jobs[w::workers]]
+            cmd = [sys.executable, "-m", "cell2net_core._train_worker", str(paths.mdata), str(paths.model_dir),
+                   str(epochs), str(DEMO_LR), *part]  # fmt: skip
+            err = tempfile.TemporaryFile()
+            proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, text=True, env=env)
+            procs.append((proc, err))
+            threading.Thread(target=_pump, args=(proc.stdout, lines), daemon=True).start()
+        done, finished = 0, 0
+        while finished < len(procs):
+            line = lines.get()
+            if line is None:
+                finished += 1
+            elif line.startswith("done "):
                 done += 1
-                _report(progress, 0.15 + 0.7 * done / len(jobs), f"trained {gene} ({done}/{len(jobs)})")
-        finally:
-            torch.set_num_threads(threads)
-            _WORKER.clear()
-        return
-    ctx = get_context("spawn")  # fork after torch threads start can hang
-    with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker, initargs=(str(paths.mdata),)) as pool:
-        for fut in as_completed([pool.submit(_train_one, *job) for job in jobs]):
-            gene, *_ = fut.result()
-            done += 1
-            _report(progress, 0.15 + 0.7 * done / len(jobs), f"trained {gene} ({done}/{len(jobs)})")
+                _report(progress, 0.15 + 0.7 * done / len(jobs), f"trained {line.split()[1]} ({done}/{len(jobs)})")
+    finally:
+        for proc, _ in procs:
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait()
+    for proc, err in procs:
+        err.seek(0)
+        tail = err.read().decode(errors="replace").strip().splitlines()[-5:]
+        err.close()
+        if proc.returncode != 0:
+            msg = f"demo training worker exited with code {proc.returncode}: " + " | ".join(tail)
+            raise RuntimeError(msg)
 
 
 def _build_into(
@@ -176,7 +193,12 @@ def _build_into(
     genes = mdata["rna"].uns["gene_tf"].index.astype(str).tolist()
     _report(progress, 0.15, f"training {len(genes)} gene models")
     workers = _n_workers(len(genes), n_metacells)
-    _train_all(paths, genes, seed=seed, epochs=epochs, workers=workers, progress=progress)
+    jobs = [(gene, seed + i) for i, gene in enumerate(genes)]
+    paths.model_dir.mkdir(parents=True, exist_ok=True)
+    if workers == 1:
+        _train_in_process(mdata, paths, jobs, epochs, progress)
+    else:
+        _train_in_workers(paths, jobs, epochs, workers, progress)
 
     def step(i: int, n: int, gene: str, fraction: float) -> None:
         done = min(i + fraction, n)

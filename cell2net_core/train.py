@@ -239,5 +239,5 @@ def main(args) -> int:
         r = train(mdata, gene, covariates=args.covariates, max_epochs=args.epochs, batch_size=args.batch_size,
                   lr=args.lr, seed=args.seed + i, device=args.device)  # fmt: skip
         save_checkpoint(r.module, out / f"{gene}.pt", history=r.history, results=r.results)
-        print(f"{gene}\t{r.best_epoch}\t{r.best_valid_corr:.3f}\t{r.seconds:.1f}", flush=True)
+        print(f"{gene}\t{r.best_epoch}\t{r.best_valid_corr:.3f}\t{r.seconds:.2f}", flush=True)
     return 0

@@ -123,6 +123,18 @@ def test_same_seed_same_files_other_seed_other_data(small, tmp_path):
     assert (other["rna"].layers["counts"] != a["rna"].layers["counts"]).nnz > 0
 
 
+def test_worker_processes_train_the_same_weights(small, tmp_path, monkeypatch):
+    paths, _, _ = small
+    monkeypatch.setattr(demo, "_n_workers", lambda n_genes, n_metacells: 2)
+    seen = []
+    again = demo.build_demo(tmp_path / "workers", **SMALL, epochs=3, progress=lambda f, m: seen.append(m))
+    assert sum(m.startswith("trained ") for m in seen) == SMALL["n_genes"]
+    for pt in paths.model_dir.glob("*.pt"):
+        sa = torch.load(pt, weights_only=True)["model_state_dict"]
+        sb = torch.load(again.model_dir / pt.name, weights_only=True)["model_state_dict"]
+        assert all(torch.equal(sa[k], sb[k]) for k in sa)
+
+
 def test_recovery_is_computed_on_the_small_demo(small):
     paths, _, _ = small
     mdata = read_dataset(paths.mdata)
