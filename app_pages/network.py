@@ -20,7 +20,7 @@ with st.expander("Filters", expanded=True):
     genes = c2.multiselect("Target genes", sorted(table["gene"].unique()), key=state.NET_GENES, placeholder="all")
     tfs = c3.multiselect("TFs", sorted(table["tf"].unique()), key=state.NET_TFS, placeholder="all")
     c4, c5, c6 = st.columns(3)
-    top_k = c4.number_input("Top-k TFs per gene and group (0 = all)", 0, 500, 0, key=state.NET_TOP_K)
+    top_k = c4.number_input("Top-k TFs per gene and group (0 = all)", 0, 500, 3, key=state.NET_TOP_K)
     clamp_state(state.NET_MIN_ABS, 0.0, max_abs)
     min_abs = c5.slider("|mean attribution| at least", 0.0, max_abs, 0.0, key=state.NET_MIN_ABS,
                         step=max_abs / 200 or 0.01, format="%.4g")

@@ -222,13 +222,14 @@ def layout(pairs: pd.DataFrame, *, seed: int = 0, n_anchors: int = 250) -> dict[
         return {}
     rng = np.random.default_rng(seed)
     if g.number_of_nodes() <= n_anchors:
-        pos = nx.spring_layout(g, seed=seed)
+        pos = nx.spring_layout(g, seed=seed, weight=None, k=2.0 / np.sqrt(g.number_of_nodes()), iterations=80)
         return {n: (float(p[0]), float(p[1])) for n, p in pos.items()}
     degree = sorted(g.degree, key=lambda nd: (-nd[1], nd[0]))
     anchors = [n for n, _ in degree[:n_anchors]]
     sub = g.subgraph(anchors)
     init = {n: rng.uniform(-1, 1, 2) for n in sorted(sub.nodes)}
-    placed = {n: np.asarray(p) for n, p in nx.spring_layout(sub, pos=init, seed=seed, iterations=40).items()}
+    spring = nx.spring_layout(sub, pos=init, seed=seed, weight=None, k=2.0 / np.sqrt(len(anchors)), iterations=40)
+    placed = {n: np.asarray(p) for n, p in spring.items()}
     todo = [n for n, _ in degree[n_anchors:]]
     while todo:
         left = []

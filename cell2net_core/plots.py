@@ -228,8 +228,8 @@ def network_figure(
     lit_nodes = focus_set | set(tf[near]) | set(gene[near])
     degree = pd.concat([pairs["tf"], pairs["gene"]]).astype(str).value_counts()
     styles = (
-        ("TF", "diamond", _TF_COLOUR, "TF (size: degree)"),
-        ("gene", "circle", _GENE_COLOUR, "target gene (size: degree)"),
+        ("TF", "diamond", _TF_COLOUR, "TF"),
+        ("gene", "circle", _GENE_COLOUR, "target gene"),
         ("TF+gene", "square", _BOTH_COLOUR, "TF that is also a target"),
     )
     for kind, symbol, colour, label in styles:
@@ -255,7 +255,8 @@ def network_figure(
         )
     fig.update_layout(
         title=title, height=700, showlegend=True, hovermode="closest",
-        legend={"title": "colour: sign, width: |mean attr|"},
+        legend={"title": "colour: sign, width: |mean attr|, size: degree", "orientation": "h", "y": -0.02,
+                "yanchor": "top"},
         xaxis={"visible": False}, yaxis={"visible": False},
         margin={"l": 10, "r": 10, "t": 50, "b": 10},
     )

@@ -116,6 +116,8 @@ def test_network_filters_focus_and_export(monkeypatch, tiny, results, downloads)
     at = app(monkeypatch, results=results, page="network")
     no_exception(at)
     table = pd.read_csv(results / "tf_to_gene.csv", index_col=0)
+    assert at.number_input(key=state.NET_TOP_K).value == 3  # the default keeps the drawing readable
+    at.number_input(key=state.NET_TOP_K).set_value(0).run()
     at.radio(key=state.NET_SIGN).set_value("negative").run()
     at.multiselect(key=state.NET_GENES).set_value(["GENE1"]).run()
     no_exception(at)
@@ -243,3 +245,15 @@ def test_demo_is_the_default_source(monkeypatch, tmp_path):
     no_exception(at)
     assert calls and at.sidebar.radio(key=state.SOURCE_KIND).value == "demo"
     assert "the embedded demo" in texts(at.sidebar.caption)
+
+
+def test_two_sessions_same_gene_compute_once(tiny, tmp_path):
+    from ui import jobs
+
+    mdata = data.read_dataset(tiny["mdata"])
+    runs = [jobs.start(mdata, ["GENE1"], model_dir=tiny["models"], out_dir=tmp_path, method="exact") for _ in range(2)]
+    for job in runs:
+        job.thread.join(timeout=60)
+    statuses = sorted(job.results[0].status for job in runs)
+    assert statuses == ["cached", "computed"]
+    assert all(job.results[0].table is not None for job in runs)

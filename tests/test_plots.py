@@ -63,15 +63,15 @@ def test_network_figure_shapes_legend_width_and_focus():
     pos = graph.layout(pairs)
     fig = plots.network_figure(pairs, pos)
     nodes = {t.name: t for t in fig.data if t.customdata is not None}
-    assert nodes["TF (size: degree)"].marker.symbol == "diamond"
-    assert set(nodes["target gene (size: degree)"].customdata) == {"G1", "G2"}
+    assert nodes["TF"].marker.symbol == "diamond"
+    assert set(nodes["target gene"].customdata) == {"G1", "G2"}
     lines = [t for t in fig.data if t.mode == "lines"]
     assert {t.line.color for t in lines} == {plots.POSITIVE, plots.NEGATIVE}
     assert all("|mean|" in t.name for t in lines)
     widest = max(lines, key=lambda t: t.line.width)
     assert widest.line.color == plots.POSITIVE  # 3.0 (C -> G2) is the strongest edge
     focused = plots.network_figure(pairs, pos, focus=["B"])
-    tfs = next(t for t in focused.data if t.name == "TF (size: degree)")
+    tfs = next(t for t in focused.data if t.name == "TF")
     opacity = dict(zip(tfs.customdata, tfs.marker.opacity, strict=True))
     assert opacity["B"] == 1.0 and opacity["C"] < 1.0
     assert "no edges" in plots.network_figure(pairs.iloc[:0], {}).layout.title.text

@@ -56,9 +56,11 @@ def clamp_state(key: str, low: float, high: float) -> None:
     """Keep a slider's stored value inside ``[low, high]`` after the data changed under it."""
     value = st.session_state.get(key)
     if isinstance(value, tuple | list):
-        st.session_state[key] = tuple(min(max(float(v), low), high) for v in value)
+        clamped = tuple(min(max(float(v), low), high) for v in value)
     elif value is not None:
-        st.session_state[key] = min(max(float(value), low), high)
+        clamped = min(max(float(value), low), high)
+    if value is not None and clamped != (tuple(value) if isinstance(value, list) else value):
+        st.session_state[key] = clamped
 
 
 def chart(fig: go.Figure, *, name: str, **kwargs) -> object:
