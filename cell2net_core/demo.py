@@ -27,6 +27,7 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -263,7 +264,8 @@ def build_demo(
         msg = f"{str(out)!r} already exists and is not an empty folder; remove it or choose another --out."
         raise Cell2NetInputError(msg)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.building-"))
+    tmp = out.parent / f".{out.name}.building-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    tmp.mkdir()  # not mkdtemp: its 0700 mode would stay on the finished folder
     try:
         _build_into(demo_paths(tmp), seed=seed, n_metacells=n_metacells, n_genes=n_genes, n_tfs=n_tfs,
                     epochs=epochs, progress=progress)  # fmt: skip
@@ -277,10 +279,14 @@ def build_demo(
 
 
 @contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
+def _locked(path: Path, *, progress: Progress | None = None) -> Iterator[None]:
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            _report(progress, 0.0, "another process is building the demo; waiting for it")
+            fcntl.flock(fh, fcntl.LOCK_EX)
         try:
             yield
         finally:
@@ -302,7 +308,7 @@ def ensure_demo(*, progress: Progress | None = None) -> DemoPaths:
     if is_complete(root):
         _report(progress, 1.0, "demo ready")
         return demo_paths(root)
-    with _locked(root.with_name(root.name + ".lock")):
+    with _locked(root.with_name(root.name + ".lock"), progress=progress):
         if not is_complete(root):
             if root.exists():  # an interrupted or older build
                 shutil.rmtree(root)
