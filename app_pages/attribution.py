@@ -104,7 +104,7 @@ if len(shown) > MAX_SHOWN:
 grouped = st.radio("Bar layout", ["panels", "grouped"], horizontal=True, key=state.BAR_LAYOUT,
                    format_func={"panels": "one panel per group", "grouped": "one chart, grouped"}.get)
 for gene, tab in zip(shown, st.tabs(shown[:MAX_SHOWN]), strict=False):
-    with tab, guard():
+    with tab, guard(stop=False):
         table = cache.gene_table(
             ctx.results, gene, mdata_path=ctx.mdata_path, groupby=groupby, n_tfs=int(n_tfs), rank_by=rank_by
         )

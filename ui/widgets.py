@@ -30,13 +30,14 @@ _FORMAT_LABELS = {
 
 
 @contextlib.contextmanager
-def guard() -> Iterator[None]:
-    """Show bad input as an error message (no traceback) and stop the page."""
+def guard(*, stop: bool = True) -> Iterator[None]:
+    """Show bad input as an error message (no traceback); then stop the page, or go on with ``stop=False``."""
     try:
         yield
     except Cell2NetInputError as e:
         st.error(str(e))
-        st.stop()
+        if stop:
+            st.stop()
 
 
 def network_table(ctx: Context) -> pd.DataFrame:
