@@ -122,7 +122,8 @@ def tf_bars(table: pd.DataFrame, gene: str, *, grouped: bool = False) -> go.Figu
         fig.add_trace(go.Bar(x=[None], y=[None], marker_color=colour, name=name, showlegend=True))
     fig.update_layout(
         title=f"Top TFs of {gene} per {group} (bars: mean attribution, whiskers: std)",
-        legend={"orientation": "h", "y": -0.08}, margin={"l": 10, "r": 10, "t": 70, "b": 40},
+        legend={"orientation": "h", "yref": "container", "y": 0, "yanchor": "bottom"},
+        margin={"l": 10, "r": 10, "t": 70, "b": 70},
     )
     return fig
 
