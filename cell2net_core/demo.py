@@ -16,6 +16,7 @@ Layout of a demo folder::
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import fcntl
 import json
@@ -293,6 +294,20 @@ def _locked(path: Path, *, progress: Progress | None = None) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
+_DEMO_NAMES = {"mdata.h5mu", "model", "results", "truth.csv", ".complete", ".complete.tmp"}
+
+
+def _remove_old_demo(root: Path) -> None:
+    """Delete an unfinished or older demo folder, but never a folder holding anything else."""
+    if not root.is_dir() or not {p.name for p in root.iterdir()} <= _DEMO_NAMES:
+        msg = (
+            f"{str(root)!r} is not a Cell2Net demo folder (it holds other files); "
+            f"point ${ENV_VAR} at an empty or new folder."
+        )
+        raise Cell2NetInputError(msg)
+    shutil.rmtree(root)
+
+
 def ensure_demo(*, progress: Progress | None = None) -> DemoPaths:
     """The default demo's paths, building it first if it is not complete.
 
@@ -311,13 +326,13 @@ def ensure_demo(*, progress: Progress | None = None) -> DemoPaths:
     with _locked(root.with_name(root.name + ".lock"), progress=progress):
         if not is_complete(root):
             if root.exists():  # an interrupted or older build
-                shutil.rmtree(root)
+                _remove_old_demo(root)
             build_demo(root, progress=progress)
     _report(progress, 1.0, "demo ready")
     return demo_paths(root)
 
 
-def main(args) -> int:
+def main(args: argparse.Namespace) -> int:
     """``python -m cell2net_core demo``: build a demo folder and print where its parts are."""
     import sys
 

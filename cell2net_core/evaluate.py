@@ -13,6 +13,7 @@ not the top-10 tables, which drop every negative mean:
 
 from __future__ import annotations
 
+import argparse
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -169,7 +170,7 @@ def evaluate(truth: pd.DataFrame, results: str | os.PathLike, *, groups: pd.Seri
     return Evaluation(edges=edges, pairs=pairs, top=top, auprc=auprc)
 
 
-def main(args) -> int:
+def main(args: argparse.Namespace) -> int:
     """``python -m cell2net_core evaluate``: print recovery per sign, AUPRC and a headline last."""
     import mudata as md
 

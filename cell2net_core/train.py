@@ -8,6 +8,7 @@ sequences are encoded once per batch (:meth:`forward_shared`), not once per meta
 
 from __future__ import annotations
 
+import argparse
 import copy
 import time
 from collections.abc import Callable, Sequence
@@ -221,7 +222,7 @@ def train_inputs(
     )  # fmt: skip
 
 
-def main(args) -> int:
+def main(args: argparse.Namespace) -> int:
     """``python -m cell2net_core train``: one line per gene (gene, best epoch, valid Spearman, seconds)."""
     from .data import genes_with_peaks, read_dataset
     from .model import save_checkpoint

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import fcntl
+import threading
 import time
 
 import numpy as np
@@ -162,6 +164,26 @@ def test_ensure_demo_builds_once_then_returns_at_once(tmp_path, monkeypatch):
     assert demo.ensure_demo() == paths
     assert time.perf_counter() - start < 1
     assert len(calls) == 1
+
+
+def test_ensure_demo_waits_for_a_build_in_progress_and_never_deletes_user_files(tmp_path, monkeypatch):
+    root = tmp_path / "shared"
+    monkeypatch.setenv(demo.ENV_VAR, str(root))
+    monkeypatch.setattr(demo, "build_demo", lambda out, **kw: demo.demo_paths(out))
+    messages = []
+    with open(tmp_path / "shared.lock", "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)  # another "process" is building
+        worker = threading.Thread(target=lambda: demo.ensure_demo(progress=lambda f, m: messages.append(m)))
+        worker.start()
+        worker.join(timeout=0.5)
+        assert worker.is_alive() and "waiting" in messages[0]
+        fcntl.flock(fh, fcntl.LOCK_UN)
+        worker.join(timeout=5)
+    root.mkdir(exist_ok=True)
+    (root / "thesis.docx").write_text("precious")
+    with pytest.raises(Cell2NetInputError, match="not a Cell2Net demo folder"):
+        demo.ensure_demo()
+    assert (root / "thesis.docx").is_file()
 
 
 def test_default_demo_dir_and_refusals(tmp_path, monkeypatch):
