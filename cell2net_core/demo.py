@@ -39,11 +39,12 @@ from ._errors import Cell2NetInputError
 
 __all__ = ["DemoPaths", "default_demo_dir", "demo_paths", "build_demo", "ensure_demo", "is_complete"]
 
-DEMO_VERSION = "demo-v1"
+DEMO_VERSION = "demo-v2"
 ENV_VAR = "CELL2NET_DEMO_DIR"
 DEMO_EPOCHS = 20
 DEMO_LR = 3e-3
 DEMO_METHOD = "exact"  # Integrated Gradients in closed form: the integral captum approximates, 40x faster
+DEMO_RANK_BY = "abs"  # keep the planted repressors (negative mean) in the demo's tables and network
 Progress = Callable[[float, str], None]
 
 
@@ -60,12 +61,12 @@ class DemoPaths:
 
 
 def default_demo_dir() -> Path:
-    """The shared demo folder: ``$CELL2NET_DEMO_DIR``, else ``~/.cache/cell2net-explorer/demo-v1``.
+    """The shared demo folder: ``$CELL2NET_DEMO_DIR``, else ``~/.cache/cell2net-explorer/demo-v2``.
 
     Examples
     --------
     >>> default_demo_dir().name  # doctest: +SKIP
-    'demo-v1'
+    'demo-v2'
     """
     env = os.environ.get(ENV_VAR)
     if env:
@@ -210,7 +211,7 @@ def _build_into(
     torch.set_num_threads(1)  # reproducible sums; the head is small
     try:
         results = attribute_genes(mdata, genes, model_dir=paths.model_dir, out_dir=paths.results,
-                                  method=DEMO_METHOD, device="cpu", progress=step)  # fmt: skip
+                                  method=DEMO_METHOD, rank_by=DEMO_RANK_BY, device="cpu", progress=step)  # fmt: skip
     finally:
         torch.set_num_threads(threads)
     failed = [r for r in results if r.status == "failed"]

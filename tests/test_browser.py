@@ -1,8 +1,7 @@
 """End-to-end journey in headless chromium against ``streamlit run app.py`` on a tiny dataset.
 
 Runs in the default ``pytest -q`` (select or skip it with ``-m browser``); fails, never
-skips, when chromium is missing. Screenshots go to ``tests/artifacts/browser/`` and one
-per page to ``docs/screenshots/``.
+skips, when chromium is missing. Screenshots go to ``tests/artifacts/browser/``.
 """
 
 from __future__ import annotations
@@ -11,12 +10,6 @@ import io
 import json
 import os
 import re
-import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pandas as pd
@@ -24,16 +17,12 @@ import pytest
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect, sync_playwright
 
+from tests.browser_support import CHROMIUM, CHROMIUM_ARGS, launch_app
+
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "tests" / "artifacts" / "browser"
-DOCS = ROOT / "docs" / "screenshots"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]
 IDLE = "[data-testid='stApp'][data-test-script-state='notRunning']"
 TIMEOUT_MS = 60_000
 # page coordinates of the first node (a trace whose points carry names in customdata)
@@ -45,48 +34,23 @@ FIRST_NODE_JS = """(gd) => {
 }"""
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"streamlit exited with code {proc.returncode}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.2)  # polling interval, not a wait for the app
-    raise TimeoutError(f"{url}/_stcore/health did not answer within {timeout} s")
-
-
 @pytest.fixture(scope="module")
 def server(tiny, tmp_path_factory):
-    port = free_port()
     results = tmp_path_factory.mktemp("browser_results")
     env = {
-        **os.environ, "C2N_MDATA": str(tiny["mdata"]), "C2N_MODELS": str(tiny["models"]),
-        "C2N_RESULTS": str(results), "PYTHONPATH": str(ROOT),
+        **os.environ,
+        "C2N_MDATA": str(tiny["mdata"]),
+        "C2N_MODELS": str(tiny["models"]),
+        "C2N_RESULTS": str(results),
+        "PYTHONPATH": str(ROOT),
     }
-    log = open(tmp_path_factory.mktemp("log") / "streamlit.log", "w")  # noqa: SIM115 (closed below)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
-         "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_healthy(url, proc)
-        yield {"url": url, "results": results}
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
-        log.close()
+    with open(tmp_path_factory.mktemp("log") / "streamlit.log", "w") as log:
+        proc, url = launch_app(ROOT, env, log)
+        try:
+            yield {"url": url, "results": results}
+        finally:
+            proc.terminate()
+            proc.wait(timeout=20)
 
 
 def settle(page) -> None:
@@ -98,14 +62,10 @@ def no_errors(page) -> None:
     assert page.locator("[data-testid='stException']").count() == 0, "a page shows a traceback"
 
 
-def shot(page, name: str, *, docs: bool = True) -> None:
-    """Full-page screenshot to the artifacts folder; page views also to ``docs/screenshots``."""
+def shot(page, name: str) -> None:
+    """Full-page screenshot to the artifacts folder (README's are made by ``docs/screenshots.py``)."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    path = ARTIFACTS / f"{name}.png"
-    page.screenshot(path=path, full_page=True)
-    if docs:
-        DOCS.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(path, DOCS / f"{name}.png")
+    page.screenshot(path=ARTIFACTS / f"{name}.png", full_page=True)
 
 
 def test_browser_journey(server):
@@ -159,7 +119,7 @@ def test_browser_journey(server):
                 expect(focus_heading).to_be_visible(timeout=5_000)
                 break
             except (AssertionError, PlaywrightError):
-                shot(page, "network_click_retry", docs=False)
+                shot(page, "network_click_retry")
         expect(focus_heading).to_be_visible()
         settle(page)
         no_errors(page)
