@@ -3,7 +3,7 @@
 A generated ``tf_to_gene.csv`` of 1,927 genes x 8 cell types x top 10 TFs = 154,160 rows
 (the tutorial's size) is read once, then for several typical filters the network page's
 work is timed: filter, pair and cap to the drawn edges, layout, plotly figure, hub TFs.
-Budget: load + filter + redraw under 1 s. Run: ``python benchmarks/app_scale.py``.
+Budget: load + filter + redraw under 1 s. Run: ``python -m benchmarks.app_scale``.
 """
 
 from __future__ import annotations
