@@ -72,11 +72,17 @@ def regroup(
     )
 
 
-def _is_fresh(store: ResultStore, gene: str, checkpoint: Path) -> bool:
-    """Stored attributions exist and were made from this checkpoint file as it is now."""
+def _is_fresh(store: ResultStore, gene: str, checkpoint: Path, *, method: str, n_steps: int) -> bool:
+    """Stored attributions exist, were made by this method (and steps) from this checkpoint as it is now.
+
+    A tutorial's ``.npy`` (no ``.json``) counts as fresh: nothing says otherwise.
+    """
     if not store.has(gene):
         return False
-    made_from = store.meta(gene).get("checkpoint_mtime")
+    meta = store.meta(gene)
+    if meta.get("method", method) != method or (method == "captum" and meta.get("n_steps", n_steps) != n_steps):
+        return False
+    made_from = meta.get("checkpoint_mtime")
     return made_from is None or not checkpoint.is_file() or made_from == checkpoint.stat().st_mtime
 
 
@@ -100,12 +106,13 @@ def attribute_gene(
 
     Holds the gene's lock while it works, so a second session asking for the same
     gene waits and then loads the stored result instead of computing it again.
-    A stored result is reused unless ``force`` or its checkpoint changed since.
+    A stored result is reused unless ``force``, its checkpoint changed since, or it was
+    made by another method (or another number of captum steps).
     """
     start = time.perf_counter()
     checkpoint = Path(model_dir) / f"{gene}.pt"
     with store.lock(gene):
-        if not force and _is_fresh(store, gene, checkpoint):
+        if not force and _is_fresh(store, gene, checkpoint, method=method, n_steps=n_steps):
             attribution = store.load(gene, tfs=gene_tfs(mdata, gene), obs_names=mdata.obs_names.astype(str).tolist())
             table = regroup(attribution, mdata, groupby=groupby, n_tfs=n_tfs, rank_by=rank_by)
             store.save_table(gene, table)

@@ -116,8 +116,7 @@ class ResultStore:
         """Genes with results: per-gene CSV or NPY files, else the genes of ``tf_to_gene.csv``."""
         if not self.path.is_dir():
             return []
-        found = {p.stem for p in self.path.glob("*.csv") if p.name != CONSOLIDATED}
-        found |= {p.stem for p in self.path.glob("*.npy")}
+        found = {p.stem for p in self._gene_csvs()} | {p.stem for p in self.path.glob("*.npy")}
         if not found and (self.path / CONSOLIDATED).is_file():
             found = set(self.table()["gene"].unique())
         return sorted(found)
@@ -210,7 +209,14 @@ class ResultStore:
         return rows
 
     def _gene_csvs(self) -> list[Path]:
-        return sorted(p for p in self.path.glob("*.csv") if p.name != CONSOLIDATED)
+        """Per-gene tables: CSV files other than ``tf_to_gene.csv`` whose header starts ``tf,gene,``."""
+        out = []
+        for p in sorted(self.path.glob("*.csv")):
+            if p.name != CONSOLIDATED:
+                with open(p, encoding="utf-8", errors="replace") as fh:
+                    if fh.readline().startswith("tf,gene,"):
+                        out.append(p)
+        return out
 
     def table(self) -> pd.DataFrame:
         """The whole TF -> gene table.

@@ -135,3 +135,16 @@ def test_bad_results_files_are_named(tmp_path):
         store.ResultStore(tmp_path / "none").table()
     with pytest.raises(Cell2NetInputError, match="file name"):
         store.ResultStore(tmp_path).has("../etc")
+
+
+def test_other_method_is_recomputed_and_stray_files_ignored(tiny, tmp_path):
+    mdata = data.read_dataset(tiny["mdata"])
+    kw = {"model_dir": tiny["models"], "out_dir": tmp_path, "device": "cpu"}
+    assert pipeline.attribute_genes(mdata, ["GENE0"], method="exact", **kw)[0].status == "computed"
+    assert pipeline.attribute_genes(mdata, ["GENE0"], method="exact", **kw)[0].status == "cached"
+    assert pipeline.attribute_genes(mdata, ["GENE0"], method="captum", **kw)[0].status == "computed"
+    assert pipeline.attribute_genes(mdata, ["GENE0"], method="captum", n_steps=50, **kw)[0].status == "computed"
+    assert store.ResultStore(tmp_path).meta("GENE0")["n_steps"] == 50
+    (tmp_path / "notes.csv").write_text("a,b\n1,2\n")
+    s = store.ResultStore(tmp_path)
+    assert s.genes() == ["GENE0"] and set(s.table()["gene"]) == {"GENE0"}
