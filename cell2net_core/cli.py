@@ -11,12 +11,22 @@ import sys
 from collections.abc import Sequence
 
 from ._errors import Cell2NetInputError
+from .data import DEFAULT_COVARIATES
 
 __all__ = ["build_parser", "main"]
 
 
 def _csv_list(text: str) -> list[str]:
     return [t.strip() for t in text.split(",") if t.strip()]
+
+
+def _add_covariates(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--covariates",
+        type=_csv_list,
+        default=list(DEFAULT_COVARIATES),
+        help="obs columns fed to the model, in the order used in training",
+    )
 
 
 def _add_attribute(sub: argparse._SubParsersAction) -> None:
@@ -33,12 +43,7 @@ def _add_attribute(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--groupby", default="cell_type_v2", help="obs column to aggregate by")
     p.add_argument("--n-tfs", type=int, default=10, help="TFs kept per group (0: all)")
     p.add_argument("--rank-by", choices=("mean", "abs"), default="mean", help="rank by mean or by |mean|")
-    p.add_argument(
-        "--covariates",
-        type=_csv_list,
-        default=["total_counts_rna_log", "total_counts_atac_log"],
-        help="obs columns the models were trained with, in order",
-    )
+    _add_covariates(p)
     p.add_argument("--n-steps", type=int, default=100, help="integration steps (captum)")
     p.add_argument("--method", choices=("captum", "exact"), default="captum")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")
@@ -128,12 +133,7 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--mdata", required=True, help="prepared dataset (.h5mu)")
     p.add_argument("--out", required=True, help="model folder for <GENE>.pt")
     p.add_argument("--genes", type=_csv_list, default=None, help="G1,G2,... (default: every gene with peaks)")
-    p.add_argument(
-        "--covariates",
-        type=_csv_list,
-        default=["total_counts_rna_log", "total_counts_atac_log"],
-        help="obs columns fed to the model, in order",
-    )
+    _add_covariates(p)
     p.add_argument("--epochs", type=int, default=20, help="maximum epochs")
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--lr", type=float, default=3e-4, help="Adam learning rate")

@@ -11,13 +11,13 @@ import io
 import json
 import os
 import re
-import tempfile
 from pathlib import Path
 
 import networkx as nx
 import pandas as pd
 
 from ._errors import Cell2NetInputError
+from ._io import atomic_write
 from .graph import check_table, node_kinds
 
 __all__ = ["FORMATS", "EDGE_COLUMNS", "edge_list", "export_network", "write_network"]
@@ -142,14 +142,4 @@ def write_network(edges: pd.DataFrame, path: str | os.PathLike, *, fmt: str | No
     """
     path = Path(path)
     fmt = fmt or path.suffix.lstrip(".").lower()
-    data = export_network(edges, fmt)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return atomic_write(path, export_network(edges, fmt))

@@ -6,8 +6,8 @@ The parameter names match the published package, so a ``<GENE>.pt`` written by
 
 from __future__ import annotations
 
+import io
 import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from ._errors import Cell2NetInputError
+from ._io import atomic_write
 from .data import PEAK_LEN, GeneInputs
 
 __all__ = [
@@ -317,15 +318,9 @@ def save_checkpoint(
         "module_summary": module.summary(),
         "results": _plain(results),
     }
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            torch.save(payload, fh)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    buf = io.BytesIO()
+    torch.save(payload, buf)
+    return atomic_write(path, buf.getvalue())
 
 
 def to_tensors(inputs: GeneInputs, device: torch.device) -> dict[str, torch.Tensor]:

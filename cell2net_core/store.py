@@ -14,7 +14,6 @@ import fcntl
 import io
 import json
 import os
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,32 +22,13 @@ import numpy as np
 import pandas as pd
 
 from ._errors import Cell2NetInputError
+from ._io import atomic_write
 from .attribution import Attribution
 from .network import group_column
 
 __all__ = ["ResultStore", "atomic_write", "read_network_table", "CONSOLIDATED"]
 
 CONSOLIDATED = "tf_to_gene.csv"
-
-
-def atomic_write(path: str | os.PathLike, data: bytes | str) -> Path:
-    """Write ``data`` to a temporary file beside ``path``, then rename it into place.
-
-    A reader never sees a half-written file; on any error (Ctrl-C included) the
-    temporary file is removed and ``path`` is left as it was.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    raw = data.encode() if isinstance(data, str) else data
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(raw)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
 
 
 def read_network_table(path: str | os.PathLike) -> pd.DataFrame:
