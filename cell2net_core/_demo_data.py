@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from ._demo_program import CELL_TYPES, COARSE, SHARES, TARGETS, TF_PROFILES, Target
+from ._demo_program import BLOOD_TFS, CELL_TYPES, COARSE, SHARES, TARGETS, TF_PROFILES, Target
 from ._errors import Cell2NetInputError
 from .data import PEAK_LEN, one_hot
 from .jaspar import best_scores, jaspar_motifs, log_odds, min_max_score
@@ -46,8 +46,14 @@ def _tf_universe(targets: list[Target], n_tfs: int, rng: np.random.Generator) ->
         msg = f"n_tfs={n_tfs} is below the {len(planted)} TFs the chosen {len(targets)} genes need; raise n_tfs."
         raise Cell2NetInputError(msg)
     genes = {t.gene for t in TARGETS}
-    pool = sorted(n for n in jaspar_motifs() if _SYMBOL.match(n) and n not in planted and n not in genes)
-    others = rng.choice(pool, size=n_tfs - len(planted), replace=False).tolist()
+    known = {n for n in jaspar_motifs() if _SYMBOL.match(n) and n not in planted and n not in genes}
+    blood = sorted(known & set(BLOOD_TFS))
+    need = n_tfs - len(planted)
+    if need <= len(blood):
+        others = rng.choice(blood, size=need, replace=False).tolist()
+    else:  # more TFs than blood ones: the rest from all of JASPAR
+        rest = sorted(known - set(blood))
+        others = blood + rng.choice(rest, size=need - len(blood), replace=False).tolist()
     return planted + sorted(others)
 
 

@@ -39,7 +39,7 @@ from ._errors import Cell2NetInputError
 
 __all__ = ["DemoPaths", "default_demo_dir", "demo_paths", "build_demo", "ensure_demo", "is_complete"]
 
-DEMO_VERSION = "demo-v2"
+DEMO_VERSION = "demo-v3"
 ENV_VAR = "CELL2NET_DEMO_DIR"
 DEMO_EPOCHS = 20
 DEMO_LR = 3e-3
@@ -61,12 +61,12 @@ class DemoPaths:
 
 
 def default_demo_dir() -> Path:
-    """The shared demo folder: ``$CELL2NET_DEMO_DIR``, else ``~/.cache/cell2net-explorer/demo-v2``.
+    """The shared demo folder: ``$CELL2NET_DEMO_DIR``, else ``~/.cache/cell2net-explorer/demo-v3``.
 
     Examples
     --------
     >>> default_demo_dir().name  # doctest: +SKIP
-    'demo-v2'
+    'demo-v3'
     """
     env = os.environ.get(ENV_VAR)
     if env:
