@@ -240,11 +240,13 @@ def test_demo_is_the_default_source(monkeypatch, tmp_path):
         progress(1.0, "demo ready")
         return demo.demo_paths(tmp_path)
 
+    monkeypatch.setenv("CELL2NET_DEMO_DIR", str(tmp_path / "not-built-yet"))
     monkeypatch.setattr(demo, "ensure_demo", fake_demo)
     at = app(monkeypatch)
     no_exception(at)
     assert calls and at.sidebar.radio(key=state.SOURCE_KIND).value == "demo"
     assert "the embedded demo" in texts(at.sidebar.caption)
+    assert calls[0] is not None  # a first start reports progress on the page
 
 
 def test_two_sessions_same_gene_compute_once(tiny, tmp_path):

@@ -83,9 +83,19 @@ def _demo_paths() -> Paths:
         msg = "The embedded demo is not part of this installation; choose 'My files' and give your paths."
         raise Cell2NetInputError(msg) from e
     with cache.demo_lock():
-        bar = st.sidebar.progress(0.0, text="Preparing the demo...")
-        paths = demo.ensure_demo(progress=lambda f, m: bar.progress(min(max(float(f), 0.0), 1.0), text=str(m)))
-        bar.empty()
+        if demo.is_complete(demo.default_demo_dir()):
+            paths = demo.ensure_demo()
+        else:
+            note = st.info(
+                "First start: building the embedded demo (a PBMC-like dataset with planted regulators, "
+                "40 trained models and their attributions). This takes about a minute, once; "
+                f"it is kept in {str(demo.default_demo_dir())!r}.",
+                icon=":material/hourglass_top:",
+            )
+            bar = st.progress(0.0, text="Preparing the demo...")
+            paths = demo.ensure_demo(progress=lambda f, m: bar.progress(min(max(float(f), 0.0), 1.0), text=str(m)))
+            bar.empty()
+            note.empty()
     return Paths(mdata=str(paths.mdata), models=str(paths.model_dir), results=str(paths.results))
 
 
