@@ -65,10 +65,16 @@ def main() -> None:
                 expect(page.get_by_role("heading", name="Edges of")).to_be_visible()
                 page.screenshot(path=args.out / "network.png", full_page=True)
 
-                for name, link in [("table", "Table"), ("compare", "Compare groups")]:
-                    page.get_by_role("link", name=link).first.click()
-                    page.wait_for_selector(IDLE)
-                    page.screenshot(path=args.out / f"{name}.png", full_page=True)
+                page.get_by_role("link", name="Table").first.click()
+                expect(page.get_by_text("Rows shown")).to_be_visible()
+                page.wait_for_selector(IDLE)
+                page.screenshot(path=args.out / "table.png", full_page=True)
+
+                page.get_by_role("link", name="Compare groups").first.click()
+                expect(page.get_by_text("TF activity")).to_be_visible()
+                expect(page.locator(".js-plotly-plot").first).to_be_visible()
+                page.wait_for_selector(IDLE)
+                page.screenshot(path=args.out / "compare.png", full_page=True)
                 browser.close()
         finally:
             proc.terminate()
