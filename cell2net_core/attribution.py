@@ -29,6 +29,7 @@ from .model import PeaksTF2GeneExpressionPoisson, peak_embedding, resolve_device
 __all__ = ["Attribution", "tf_attr", "METHODS"]
 
 METHODS = ("captum", "exact")
+_PATH_VALUES = 2**25
 Progress = Callable[[int, int], None]
 
 
@@ -184,7 +185,7 @@ def tf_attr(
     method: Literal["captum", "exact"] = "captum",
     n_steps: int = 100,
     multiply_by_inputs: bool = True,
-    batch_size: int = 1024,
+    batch_size: int | None = None,
     device: str | torch.device = "auto",
     progress: Progress | None = None,
 ) -> Attribution:
@@ -204,7 +205,8 @@ def tf_attr(
     multiply_by_inputs
         Multiply the path-averaged gradient by ``tf_exp - 0`` (the tutorial's choice).
     batch_size
-        Metacells per batch (each runs ``n_steps`` points through the head).
+        Metacells per captum batch (each runs ``n_steps`` points through the head); by
+        default as many as keep about 2**25 values of the path in memory at once.
     device
         ``"auto"`` (CUDA when present), ``"cpu"`` or ``"cuda"``.
     progress
@@ -225,7 +227,9 @@ def tf_attr(
     if method not in METHODS:
         msg = f"method {method!r} is not one of {METHODS}."
         raise Cell2NetInputError(msg)
-    if n_steps < 1 or batch_size < 1:
+    if batch_size is None and n_steps >= 1:  # bound the path held at once to about 2**25 values (~128 MB)
+        batch_size = max(1, _PATH_VALUES // (n_steps * (inputs.n_tfs + module.fc[0].out_features)))
+    if n_steps < 1 or batch_size is None or batch_size < 1:
         msg = f"n_steps ({n_steps}) and batch_size ({batch_size}) must be at least 1."
         raise Cell2NetInputError(msg)
     if module.n_tfs != inputs.n_tfs or module.n_peaks != inputs.n_peaks:

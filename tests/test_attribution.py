@@ -116,3 +116,14 @@ def test_progress_reports_every_metacell(case):
     seen = []
     tf_attr(module, inputs, batch_size=10, progress=lambda done, total: seen.append((done, total)), device="cpu")
     assert seen[-1] == (inputs.n_metacells, inputs.n_metacells) and len(seen) == 5
+
+
+def test_default_batches_bound_the_path_in_memory(case, monkeypatch):
+    inputs, module = case
+    whole = tf_attr(module, inputs, device="cpu").attr
+    seen = []
+    per_metacell = 100 * (inputs.n_tfs + 32)
+    monkeypatch.setattr("cell2net_core.attribution._PATH_VALUES", 10 * per_metacell)
+    small = tf_attr(module, inputs, device="cpu", progress=lambda done, total: seen.append(done)).attr
+    assert seen == [10, 20, 30, 40, 48]
+    np.testing.assert_allclose(small, whole, rtol=1e-5, atol=1e-7)
