@@ -89,17 +89,11 @@ class _Head(nn.Module):
         return self.rest(offset + tf_exp @ self.w_tf.T).sum().reshape(1)
 
 
-def _offset(
-    module: PeaksTF2GeneExpressionPoisson,
-    before: torch.Tensor,
-    after: torch.Tensor,
-    *,
-    dtype: torch.dtype = torch.float32,
-) -> torch.Tensor:
-    """First-layer pre-activation from everything but ``tf_exp``, ``(N, 32)``."""
+def _offset(module: PeaksTF2GeneExpressionPoisson, before: torch.Tensor, after: torch.Tensor) -> torch.Tensor:
+    """First-layer pre-activation from everything but ``tf_exp``, ``(N, 32)``, in float64."""
     lin, cut = module.fc[0], module.tf_slice
-    w = lin.weight.to(dtype)
-    return before.to(dtype) @ w[:, : cut.start].T + after.to(dtype) @ w[:, cut.stop :].T + lin.bias.to(dtype)
+    w = lin.weight.double()
+    return before.double() @ w[:, : cut.start].T + after.double() @ w[:, cut.stop :].T + lin.bias.double()
 
 
 def _head_parts(
@@ -241,12 +235,12 @@ def tf_attr(
     dev = resolve_device(device)
     module = module.to(dev)
     before, tf_exp, after = _head_parts(module, inputs, dev)
-    offset64 = _offset(module, before, after, dtype=torch.float64)
+    offset = _offset(module, before, after)
     if method == "captum":
         with torch.enable_grad():
             attr = _captum(
                 _Head(module),
-                _offset(module, before, after),
+                offset.float(),
                 tf_exp,
                 n_steps=n_steps,
                 multiply_by_inputs=multiply_by_inputs,
@@ -256,13 +250,13 @@ def tf_attr(
     else:
         attr = _exact(
             module,
-            offset64,
+            offset,
             tf_exp,
             multiply_by_inputs=multiply_by_inputs,
             batch_size=4096,
             progress=progress,
         )
-    delta = _head_value(module, offset64, tf_exp) - _head_value(module, offset64, torch.zeros_like(tf_exp))
+    delta = _head_value(module, offset, tf_exp) - _head_value(module, offset, torch.zeros_like(tf_exp))
     total = attr.double() if multiply_by_inputs else attr.double() * tf_exp.double()
     gap = total.sum(dim=1) - delta
     return Attribution(

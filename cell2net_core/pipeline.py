@@ -72,14 +72,11 @@ def regroup(
     )
 
 
-def _is_fresh(store: ResultStore, gene: str, checkpoint: Path, *, method: str, n_steps: int) -> bool:
-    """Stored attributions exist, were made by this method (and steps) from this checkpoint as it is now.
+def _is_fresh(meta: dict, checkpoint: Path, *, method: str, n_steps: int) -> bool:
+    """Stored attributions (their ``meta``) came from this method, steps and checkpoint as it is now.
 
-    A tutorial's ``.npy`` (no ``.json``) counts as fresh: nothing says otherwise.
+    A tutorial's ``.npy`` (empty ``meta``, no ``.json``) counts as fresh: nothing says otherwise.
     """
-    if not store.has(gene):
-        return False
-    meta = store.meta(gene)
     if meta.get("method", method) != method or (method == "captum" and meta.get("n_steps", n_steps) != n_steps):
         return False
     made_from = meta.get("checkpoint_mtime")
@@ -112,8 +109,13 @@ def attribute_gene(
     start = time.perf_counter()
     checkpoint = Path(model_dir) / f"{gene}.pt"
     with store.lock(gene):
-        if not force and _is_fresh(store, gene, checkpoint, method=method, n_steps=n_steps):
-            attribution = store.load(gene, tfs=gene_tfs(mdata, gene), obs_names=mdata.obs_names.astype(str).tolist())
+        meta = store.meta(gene) if store.has(gene) else None
+        if not force and meta is not None and _is_fresh(meta, checkpoint, method=method, n_steps=n_steps):
+            if meta:  # our .json holds the TF order and metacell ids
+                attribution = store.load(gene)
+            else:
+                obs_names = mdata.obs_names.astype(str).tolist()
+                attribution = store.load(gene, tfs=gene_tfs(mdata, gene), obs_names=obs_names)
             table = regroup(attribution, mdata, groupby=groupby, n_tfs=n_tfs, rank_by=rank_by)
             store.save_table(gene, table)
             return GeneResult(gene, "cached", table, attribution, time.perf_counter() - start)
