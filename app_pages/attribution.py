@@ -2,8 +2,9 @@
 
 import streamlit as st
 
-from cell2net_core import attribution, data, plots
-from cell2net_core.network import RANK_BY
+from cell2net_core import attribution, data
+from cell2net_core.aggregate import RANK_BY
+from cell2net_core.explore import figures
 from ui import cache, jobs, source, state
 from ui.widgets import chart, guard
 
@@ -108,5 +109,5 @@ for gene, tab in zip(shown, st.tabs(shown[:MAX_SHOWN]), strict=False):
         table = cache.gene_table(
             ctx.results, gene, mdata_path=ctx.mdata_path, groupby=groupby, n_tfs=int(n_tfs), rank_by=rank_by
         )
-        chart(plots.tf_bars(table, gene, grouped=grouped == "grouped"), name=f"{gene}_tf_bars", key=f"bars_{gene}")
-        chart(plots.tf_heatmap(table, gene), name=f"{gene}_tf_heatmap", key=f"heat_{gene}")
+        chart(figures.tf_bars(table, gene, grouped=grouped == "grouped"), name=f"{gene}_tf_bars", key=f"bars_{gene}")
+        chart(figures.tf_heatmap(table, gene), name=f"{gene}_tf_heatmap", key=f"heat_{gene}")

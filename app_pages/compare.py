@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from cell2net_core import compare, graph, plots
+from cell2net_core.explore import compare, figures, network
 from ui import source, state
 from ui.widgets import chart, guard, network_table
 
@@ -10,7 +10,7 @@ ALL = "All genes (summed)"
 ctx = source.current()
 st.title("Compare groups")
 table = network_table(ctx)
-group = graph.check_table(table)
+group = network.check_table(table)
 groups = sorted(table[group].astype(str).unique())
 if len(groups) < 2:
     st.warning(f"The table has a single {group} ({groups[0] if groups else 'none'}): nothing to compare.")
@@ -28,10 +28,10 @@ label_a, label_b = " + ".join(a), " + ".join(b)
 with guard():
     diff = compare.compare_groups(table, a, b, gene=None if gene == ALL else gene)
     activity = compare.tf_activity(table, genes=None if gene == ALL else [gene])
-    activity_fig = plots.activity_heatmap(activity, top=int(top))
+    activity_fig = figures.activity_heatmap(activity, top=int(top))
 left, right = st.columns(2)
 with left:
-    chart(plots.compare_bars(diff, label_a, label_b, top=int(top)), name="compare_groups", key="cmp_bars")
+    chart(figures.compare_bars(diff, label_a, label_b, top=int(top)), name="compare_groups", key="cmp_bars")
     st.dataframe(diff.head(int(top)).rename(columns={"attr_a": label_a, "attr_b": label_b}), hide_index=True)
 with right:
     chart(activity_fig, name="tf_activity", key="cmp_activity")

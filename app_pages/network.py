@@ -3,14 +3,14 @@
 import numpy as np
 import streamlit as st
 
-from cell2net_core import graph, plots
+from cell2net_core.explore import figures, network
 from ui import cache, source, state
 from ui.widgets import chart, clamp_state, export_buttons, guard, network_table
 
 ctx = source.current()
 st.title("TF -> gene network")
 table = network_table(ctx)
-group = graph.check_table(table)
+group = network.check_table(table)
 max_abs = float(np.nanmax(np.abs(table["mean_attr"].to_numpy()))) if len(table) else 1.0
 
 with st.expander("Filters", expanded=True):
@@ -24,19 +24,19 @@ with st.expander("Filters", expanded=True):
     clamp_state(state.NET_MIN_ABS, 0.0, max_abs)
     min_abs = c5.slider("|mean attribution| at least", 0.0, max_abs, 0.0, key=state.NET_MIN_ABS,
                         step=max_abs / 200 or 0.01, format="%.4g")
-    sign = c6.radio("Sign", list(graph.SIGNS), horizontal=True, key=state.NET_SIGN,
+    sign = c6.radio("Sign", list(network.SIGNS), horizontal=True, key=state.NET_SIGN,
                     format_func={"all": "all", "positive": "activation", "negative": "repression"}.get)
 
 with guard():
-    edges = graph.filter_edges(
+    edges = network.filter_edges(
         table, cell_types=groups or None, genes=genes or None, tfs=tfs or None,
         top_k=int(top_k) or None, min_abs=float(min_abs), sign=sign,
     )
 if edges.empty:
     st.warning("No edge passes these filters: widen the groups, genes, TFs, threshold or sign.")
     st.stop()
-pairs = graph.pair_edges(edges)
-drawn, capped = graph.cap_edges(pairs)
+pairs = network.pair_edges(edges)
+drawn, capped = network.cap_edges(pairs)
 if capped:
     st.warning(
         f"The filter leaves {len(pairs):,} TF -> gene edges, more than a browser draws smoothly: "
@@ -58,12 +58,12 @@ focus = st.multiselect("Focus on nodes (or click / lasso them in the graph)", no
 
 left, right = st.columns([3, 1])
 with left:
-    fig = plots.network_figure(drawn, pos, focus=focus,
+    fig = figures.network_figure(drawn, pos, focus=focus,
                                title=f"{len(drawn):,} edges, {len(pos):,} nodes (edges: strongest {group})")
     chart(fig, name="tf_gene_network", key=state.NET_CHART, on_select="rerun", selection_mode=("points", "lasso"))
 with right:
     st.subheader("Hub TFs")
-    hubs = graph.hub_tfs(edges)
+    hubs = network.hub_tfs(edges)
     by_degree, by_weight = st.tabs(["by out-degree", "by summed |mean|"])
     height = min(420, 35 * (len(hubs) + 1) + 3)
     by_degree.dataframe(hubs, hide_index=True, height=height)
@@ -71,6 +71,6 @@ with right:
 
 if focus:
     st.subheader(f"Edges of {', '.join(focus)}")
-    st.dataframe(graph.neighbourhood(edges, focus), hide_index=True)
+    st.dataframe(network.neighbourhood(edges, focus), hide_index=True)
 st.subheader("Export the filtered network")
 export_buttons(edges, page="network", name="tf_gene_network")

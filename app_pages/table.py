@@ -3,14 +3,14 @@
 import numpy as np
 import streamlit as st
 
-from cell2net_core import graph
+from cell2net_core.explore import network
 from ui import source, state
 from ui.widgets import clamp_state, export_buttons, guard, network_table
 
 ctx = source.current()
 st.title("TF -> gene table")
 table = network_table(ctx)
-group = graph.check_table(table)
+group = network.check_table(table)
 
 
 def bounds(column: str) -> tuple[float, float]:
@@ -35,7 +35,7 @@ with st.expander("Filters", expanded=True):
     clamp_state(state.TAB_STD, std_lo, std_hi)
     std_range = c5.slider("std_attr range", std_lo, std_hi, (std_lo, std_hi), key=state.TAB_STD,
                           step=(std_hi - std_lo) / 1000, format="%.4g")
-    sign = c6.radio("Sign", list(graph.SIGNS), horizontal=True, key=state.TAB_SIGN,
+    sign = c6.radio("Sign", list(network.SIGNS), horizontal=True, key=state.TAB_SIGN,
                     format_func={"all": "all", "positive": "activation", "negative": "repression"}.get)
     c7, c8 = st.columns(2)
     sort_by = c7.selectbox("Sort by", list(table.columns), key=state.TAB_SORT,
@@ -43,7 +43,7 @@ with st.expander("Filters", expanded=True):
     ascending = c8.toggle("Ascending", value=False, key=state.TAB_ASCENDING)
 
 with guard():
-    shown = graph.filter_edges(
+    shown = network.filter_edges(
         table, cell_types=groups or None, genes=genes or None, tfs=tfs or None, sign=sign,
         mean_range=None if mean_range == (mean_lo, mean_hi) else mean_range,
         std_range=None if std_range == (std_lo, std_hi) else std_range,

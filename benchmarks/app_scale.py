@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from cell2net_core import graph, plots
+from cell2net_core.explore import figures, network
 from cell2net_core.store import read_network_table
 
 CELL_TYPES = ("B cell", "Effector T", "Memory T", "Monocyte", "NK", "Naive T", "cDC", "pDC")
@@ -51,14 +51,14 @@ def timed(fn, *args, **kwargs):
 
 def redraw(table: pd.DataFrame, filters: dict) -> dict:
     """The network page's work for one filter, timed step by step (seconds)."""
-    edges, t_filter = timed(graph.filter_edges, table, **filters)
+    edges, t_filter = timed(network.filter_edges, table, **filters)
     start = time.perf_counter()
-    pairs = graph.pair_edges(edges)
-    drawn, capped = graph.cap_edges(pairs)
+    pairs = network.pair_edges(edges)
+    drawn, capped = network.cap_edges(pairs)
     t_pairs = time.perf_counter() - start
-    pos, t_layout = timed(graph.layout, drawn)
-    _, t_figure = timed(plots.network_figure, drawn, pos)
-    _, t_hubs = timed(graph.hub_tfs, edges)
+    pos, t_layout = timed(network.layout, drawn)
+    _, t_figure = timed(figures.network_figure, drawn, pos)
+    _, t_hubs = timed(network.hub_tfs, edges)
     return {
         "rows": len(edges), "pairs": len(pairs), "drawn": len(drawn), "capped": capped,
         "filter": t_filter, "pair+cap": t_pairs, "layout": t_layout, "figure": t_figure, "hubs": t_hubs,
@@ -75,7 +75,7 @@ def main() -> None:
         table.to_csv(path)  # the tutorial's layout (unnamed index column)
         loaded, t_load = timed(read_network_table, path)
     _, t_cached = timed(lambda: pickle.loads(pickle.dumps(loaded)))  # what an st.cache_data hit costs
-    hub = graph.hub_tfs(loaded)["tf"].iloc[0]
+    hub = network.hub_tfs(loaded)["tf"].iloc[0]
     q90 = float(loaded["mean_attr"].abs().quantile(0.9))
     genes = sorted(loaded["gene"].unique())[:50]
     scenarios = {

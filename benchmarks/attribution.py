@@ -23,7 +23,7 @@ from captum.attr import IntegratedGradients
 
 from cell2net_core import cli, data, model
 from cell2net_core.attribution import tf_attr
-from cell2net_core.synthetic import random_dataset
+from cell2net_core.testing import random_dataset
 
 
 def random_model(inputs: data.GeneInputs, *, seed: int) -> model.PeaksTF2GeneExpressionPoisson:

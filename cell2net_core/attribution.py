@@ -22,8 +22,8 @@ import torch
 from captum.attr import IntegratedGradients
 from torch import nn
 
-from ._errors import Cell2NetInputError
 from .data import GeneInputs
+from .errors import Cell2NetInputError
 from .model import PeaksTF2GeneExpressionPoisson, peak_embedding, resolve_device, to_tensors
 
 __all__ = ["Attribution", "tf_attr", "METHODS"]

@@ -10,8 +10,8 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from ._errors import Cell2NetInputError
 from .data import DEFAULT_COVARIATES
+from .errors import Cell2NetInputError
 
 __all__ = ["build_parser", "main"]
 
@@ -118,7 +118,7 @@ def _add_demo(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_demo(args: argparse.Namespace) -> int:
-    from .demo import main as demo_main
+    from .demo.build import main as demo_main
 
     return demo_main(args)
 
@@ -143,7 +143,7 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_train(args: argparse.Namespace) -> int:
-    from .train import main as train_main
+    from .demo.train import main as train_main
 
     return train_main(args)
 
@@ -164,7 +164,7 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_evaluate(args: argparse.Namespace) -> int:
-    from .evaluate import main as evaluate_main
+    from .demo.evaluate import main as evaluate_main
 
     return evaluate_main(args)
 

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from ._errors import Cell2NetInputError
+from .errors import Cell2NetInputError
 
 __all__ = [
     "DEFAULT_COVARIATES",

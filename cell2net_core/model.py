@@ -17,9 +17,9 @@ import pandas as pd
 import torch
 from torch import nn
 
-from ._errors import Cell2NetInputError
-from ._io import atomic_write
 from .data import PEAK_LEN, GeneInputs
+from .errors import Cell2NetInputError
+from .files import atomic_write
 
 __all__ = [
     "PeaksTF2GeneExpressionPoisson",

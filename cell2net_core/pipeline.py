@@ -12,11 +12,11 @@ from typing import Literal
 import mudata as md
 import pandas as pd
 
-from ._errors import Cell2NetInputError
+from .aggregate import tf_to_gene
 from .attribution import Attribution, tf_attr
 from .data import DEFAULT_COVARIATES, gene_inputs, gene_tfs, group_labels
+from .errors import Cell2NetInputError
 from .model import load_checkpoint
-from .network import tf_to_gene
 from .store import ResultStore
 
 __all__ = ["GeneResult", "attribute_gene", "attribute_genes", "regroup"]

@@ -21,10 +21,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._errors import Cell2NetInputError
-from ._io import atomic_write
+from .aggregate import group_column
 from .attribution import Attribution
-from .network import group_column
+from .errors import Cell2NetInputError
+from .files import atomic_write
 
 __all__ = ["ResultStore", "atomic_write", "read_network_table", "CONSOLIDATED"]
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from playwright.sync_api import expect, sync_playwright
 
-from cell2net_core.demo import ensure_demo
+from cell2net_core.demo.build import ensure_demo
 from tests.browser_support import CHROMIUM, CHROMIUM_ARGS, launch_app
 
 ROOT = Path(__file__).resolve().parents[1]

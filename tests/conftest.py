@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from cell2net_core import data, model
-from cell2net_core.synthetic import random_dataset
+from cell2net_core.testing import random_dataset
 
 
 def scramble_batchnorm(module: torch.nn.Module, *, seed: int = 0) -> torch.nn.Module:

@@ -12,7 +12,8 @@ from network_tables import random_table
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
-from cell2net_core import data, graph, pipeline
+from cell2net_core import data, pipeline
+from cell2net_core.explore import network
 from ui import state
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -121,7 +122,7 @@ def test_network_filters_focus_and_export(monkeypatch, tiny, results, downloads)
     at.radio(key=state.NET_SIGN).set_value("negative").run()
     at.multiselect(key=state.NET_GENES).set_value(["GENE1"]).run()
     no_exception(at)
-    expected = graph.filter_edges(table, genes=["GENE1"], sign="negative")
+    expected = network.filter_edges(table, genes=["GENE1"], sign="negative")
     [button] = [b for b in at.get("download_button") if "edges" in b.proto.label]
     assert button.proto.label == f"Download {len(expected)} edges"
     name, payload = downloads[-1]

@@ -8,8 +8,8 @@ import torch
 from captum.attr import IntegratedGradients
 
 from cell2net_core import data, model
-from cell2net_core._errors import Cell2NetInputError
 from cell2net_core.attribution import tf_attr
+from cell2net_core.errors import Cell2NetInputError
 from tests.conftest import make_model
 
 

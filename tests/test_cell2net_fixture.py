@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cell2net_core import attribution, cli, data, model, network
+from cell2net_core import aggregate, attribution, cli, data, model
 from cell2net_core.store import read_network_table
 
 FIXTURE = Path(__file__).parent / "fixtures" / "cell2net013"
@@ -58,7 +58,7 @@ def test_tables_match_cell2net(mdata, gene):
     attr = attribution.tf_attr(module, inputs, device="cpu").attr
     labels = data.group_labels(mdata, "cell_type_v2")
     for n_tfs, name in [(3, f"{gene}.csv"), (None, f"{gene}_all.csv")]:
-        ours = network.tf_to_gene(attr, labels, gene=gene, tfs=inputs.tfs, n_tfs=n_tfs)
+        ours = aggregate.tf_to_gene(attr, labels, gene=gene, tfs=inputs.tfs, n_tfs=n_tfs)
         theirs = pd.read_csv(EXPECTED / name)
         pd.testing.assert_frame_equal(ours[theirs.columns[:3]], theirs[theirs.columns[:3]], check_dtype=False)
         np.testing.assert_allclose(ours["mean_attr"], theirs["mean_attr"], atol=1e-6 * np.abs(attr).max())

@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from cell2net_core import data
-from cell2net_core._errors import Cell2NetInputError
-from cell2net_core.synthetic import random_dataset
+from cell2net_core.errors import Cell2NetInputError
+from cell2net_core.testing import random_dataset
 
 
 @pytest.fixture

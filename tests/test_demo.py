@@ -12,14 +12,14 @@ import pytest
 import scipy.sparse as sp
 import torch
 
-from cell2net_core import demo
-from cell2net_core._demo_data import simulate
-from cell2net_core._demo_program import CELL_TYPES, TARGETS
-from cell2net_core._errors import Cell2NetInputError
 from cell2net_core.cli import main as cli_main
 from cell2net_core.data import gene_inputs, gene_tfs, read_dataset, validate_dataset
-from cell2net_core.evaluate import evaluate, read_truth
-from cell2net_core.jaspar import jaspar_motifs
+from cell2net_core.demo import build
+from cell2net_core.demo.evaluate import evaluate, read_truth
+from cell2net_core.demo.jaspar import jaspar_motifs
+from cell2net_core.demo.program import CELL_TYPES, TARGETS
+from cell2net_core.demo.simulate import simulate
+from cell2net_core.errors import Cell2NetInputError
 
 SMALL = {"n_metacells": 160, "n_genes": 6, "n_tfs": 30}
 
@@ -29,14 +29,14 @@ def small(tmp_path_factory):
     out = tmp_path_factory.mktemp("demo") / "small"
     seen = []
     start = time.perf_counter()
-    paths = demo.build_demo(out, **SMALL, epochs=3, progress=lambda f, m: seen.append(f))
+    paths = build.build_demo(out, **SMALL, epochs=3, progress=lambda f, m: seen.append(f))
     return paths, time.perf_counter() - start, seen
 
 
 def test_small_demo_builds_fast_with_visible_progress(small):
     paths, seconds, seen = small
     assert seconds < 60
-    assert demo.is_complete(paths.root)
+    assert build.is_complete(paths.root)
     assert seen[0] == 0.0 and seen[-1] == 1.0
     assert all(b >= a for a, b in zip(seen, seen[1:], strict=False))
     assert not list(paths.root.parent.glob(".small.building-*"))
@@ -104,7 +104,7 @@ def test_planted_tf_expression_follows_cell_types():
 
 def test_same_seed_same_files_other_seed_other_data(small, tmp_path):
     paths, _, _ = small
-    again = demo.build_demo(tmp_path / "again", **SMALL, epochs=3)
+    again = build.build_demo(tmp_path / "again", **SMALL, epochs=3)
     a, b = read_dataset(paths.mdata), read_dataset(again.mdata)
     for mod in ("rna", "atac"):
         assert (a[mod].layers["counts"] != b[mod].layers["counts"]).nnz == 0
@@ -127,9 +127,9 @@ def test_same_seed_same_files_other_seed_other_data(small, tmp_path):
 
 def test_worker_processes_train_the_same_weights(small, tmp_path, monkeypatch):
     paths, _, _ = small
-    monkeypatch.setattr(demo, "_n_workers", lambda n_genes, n_metacells: 2)
+    monkeypatch.setattr(build, "_n_workers", lambda n_genes, n_metacells: 2)
     seen = []
-    again = demo.build_demo(tmp_path / "workers", **SMALL, epochs=3, progress=lambda f, m: seen.append(m))
+    again = build.build_demo(tmp_path / "workers", **SMALL, epochs=3, progress=lambda f, m: seen.append(m))
     assert sum(m.startswith("trained ") for m in seen) == SMALL["n_genes"]
     for pt in paths.model_dir.glob("*.pt"):
         sa = torch.load(pt, weights_only=True)["model_state_dict"]
@@ -147,33 +147,33 @@ def test_recovery_is_computed_on_the_small_demo(small):
 
 
 def test_ensure_demo_builds_once_then_returns_at_once(tmp_path, monkeypatch):
-    monkeypatch.setenv(demo.ENV_VAR, str(tmp_path / "shared"))
+    monkeypatch.setenv(build.ENV_VAR, str(tmp_path / "shared"))
     calls = []
-    real = demo.build_demo
+    real = build.build_demo
 
     def small_build(out, **kwargs):
         calls.append(out)
         return real(out, **SMALL, epochs=1, progress=kwargs.get("progress"))
 
-    monkeypatch.setattr(demo, "build_demo", small_build)
+    monkeypatch.setattr(build, "build_demo", small_build)
     (tmp_path / "shared").mkdir()
     (tmp_path / "shared" / "mdata.h5mu").write_text("half-written")  # an interrupted build
-    paths = demo.ensure_demo()
-    assert paths.root == tmp_path / "shared" and demo.is_complete(paths.root)
+    paths = build.ensure_demo()
+    assert paths.root == tmp_path / "shared" and build.is_complete(paths.root)
     start = time.perf_counter()
-    assert demo.ensure_demo() == paths
+    assert build.ensure_demo() == paths
     assert time.perf_counter() - start < 1
     assert len(calls) == 1
 
 
 def test_ensure_demo_waits_for_a_build_in_progress_and_never_deletes_user_files(tmp_path, monkeypatch):
     root = tmp_path / "shared"
-    monkeypatch.setenv(demo.ENV_VAR, str(root))
-    monkeypatch.setattr(demo, "build_demo", lambda out, **kw: demo.demo_paths(out))
+    monkeypatch.setenv(build.ENV_VAR, str(root))
+    monkeypatch.setattr(build, "build_demo", lambda out, **kw: build.demo_paths(out))
     messages = []
     with open(tmp_path / "shared.lock", "a") as fh:
         fcntl.flock(fh, fcntl.LOCK_EX)  # another "process" is building
-        worker = threading.Thread(target=lambda: demo.ensure_demo(progress=lambda f, m: messages.append(m)))
+        worker = threading.Thread(target=lambda: build.ensure_demo(progress=lambda f, m: messages.append(m)))
         worker.start()
         worker.join(timeout=0.5)
         assert worker.is_alive() and "waiting" in messages[0]
@@ -182,17 +182,17 @@ def test_ensure_demo_waits_for_a_build_in_progress_and_never_deletes_user_files(
     root.mkdir(exist_ok=True)
     (root / "thesis.docx").write_text("precious")
     with pytest.raises(Cell2NetInputError, match="not a Cell2Net demo folder"):
-        demo.ensure_demo()
+        build.ensure_demo()
     assert (root / "thesis.docx").is_file()
 
 
 def test_default_demo_dir_and_refusals(tmp_path, monkeypatch):
-    monkeypatch.delenv(demo.ENV_VAR, raising=False)
-    assert demo.default_demo_dir().parts[-3:] == (".cache", "cell2net-explorer", "demo-v3")
+    monkeypatch.delenv(build.ENV_VAR, raising=False)
+    assert build.default_demo_dir().parts[-3:] == (".cache", "cell2net-explorer", "demo-v3")
     (tmp_path / "full").mkdir()
     (tmp_path / "full" / "x").write_text("mine")
     with pytest.raises(Cell2NetInputError, match="not an empty folder"):
-        demo.build_demo(tmp_path / "full", **SMALL)
+        build.build_demo(tmp_path / "full", **SMALL)
     with pytest.raises(Cell2NetInputError, match="n_tfs=5"):
         simulate(n_metacells=160, n_genes=6, n_tfs=5)
 

@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cell2net_core._errors import Cell2NetInputError
 from cell2net_core.cli import main as cli_main
-from cell2net_core.evaluate import average_precision, evaluate, read_truth
+from cell2net_core.demo.evaluate import average_precision, evaluate, read_truth
+from cell2net_core.errors import Cell2NetInputError
 
 OBS = ["m0", "m1", "m2", "m3"]
 GROUPS = pd.Series(["B", "B", "T", "T"], index=OBS)

@@ -9,8 +9,8 @@ import networkx as nx
 import pandas as pd
 import pytest
 
-from cell2net_core import export
-from cell2net_core._errors import Cell2NetInputError
+from cell2net_core.errors import Cell2NetInputError
+from cell2net_core.explore import export
 from cell2net_core.store import read_network_table
 
 

@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 from network_tables import random_table
 
-from cell2net_core import compare, graph
-from cell2net_core._errors import Cell2NetInputError
+from cell2net_core.errors import Cell2NetInputError
+from cell2net_core.explore import compare, network
 
 
 def hand_table() -> pd.DataFrame:
@@ -27,33 +27,33 @@ def hand_table() -> pd.DataFrame:
 
 def test_check_table_names_missing_column_and_group():
     t = hand_table()
-    assert graph.check_table(t) == "cell_type"
+    assert network.check_table(t) == "cell_type"
     with pytest.raises(Cell2NetInputError, match="std_attr"):
-        graph.check_table(t.drop(columns="std_attr"))
+        network.check_table(t.drop(columns="std_attr"))
     with pytest.raises(Cell2NetInputError, match="no grouping column"):
-        graph.check_table(t.drop(columns="cell_type"))
+        network.check_table(t.drop(columns="cell_type"))
 
 
 def test_filters_by_group_gene_tf_sign_and_threshold():
     t = hand_table()
-    assert graph.filter_edges(t, cell_types=["NK"])["cell_type"].eq("NK").all()
-    assert len(graph.filter_edges(t, genes=["G2"])) == 2
-    assert set(graph.filter_edges(t, tfs=["B"])["tf"]) == {"B"}
-    assert graph.filter_edges(t, sign="negative")["mean_attr"].tolist() == [-2.0, -4.0]
-    assert graph.filter_edges(t, sign="positive")["mean_attr"].gt(0).all()
-    assert graph.filter_edges(t, min_abs=2.0)["mean_attr"].abs().tolist() == [3.0, 2.0, 4.0]
-    assert graph.filter_edges(t, mean_range=(0.0, 1.5))["mean_attr"].tolist() == [1.0, 0.5, 1.5]
-    assert graph.filter_edges(t, std_range=(0.25, 0.45))["std_attr"].tolist() == [0.3, 0.4]
-    assert graph.filter_edges(t, cell_types=["pDC"]).empty
+    assert network.filter_edges(t, cell_types=["NK"])["cell_type"].eq("NK").all()
+    assert len(network.filter_edges(t, genes=["G2"])) == 2
+    assert set(network.filter_edges(t, tfs=["B"])["tf"]) == {"B"}
+    assert network.filter_edges(t, sign="negative")["mean_attr"].tolist() == [-2.0, -4.0]
+    assert network.filter_edges(t, sign="positive")["mean_attr"].gt(0).all()
+    assert network.filter_edges(t, min_abs=2.0)["mean_attr"].abs().tolist() == [3.0, 2.0, 4.0]
+    assert network.filter_edges(t, mean_range=(0.0, 1.5))["mean_attr"].tolist() == [1.0, 0.5, 1.5]
+    assert network.filter_edges(t, std_range=(0.25, 0.45))["std_attr"].tolist() == [0.3, 0.4]
+    assert network.filter_edges(t, cell_types=["pDC"]).empty
     with pytest.raises(Cell2NetInputError, match="sign"):
-        graph.filter_edges(t, sign="up")
+        network.filter_edges(t, sign="up")
 
 
 def test_top_k_keeps_largest_abs_per_gene_and_group():
-    kept = graph.filter_edges(hand_table(), top_k=2, cell_types=["NK"], genes=["G1"])
+    kept = network.filter_edges(hand_table(), top_k=2, cell_types=["NK"], genes=["G1"])
     assert kept["tf"].tolist() == ["A", "B"]  # |3| and |-2| beat |1|
     big = random_table(n_genes=5, n_tfs=12, top=10)
-    k3 = graph.filter_edges(big, top_k=3)
+    k3 = network.filter_edges(big, top_k=3)
     assert k3.groupby(["gene", "cell_type_v2"]).size().eq(3).all()
     worst_kept = k3.groupby(["gene", "cell_type_v2"])["mean_attr"].apply(lambda s: s.abs().min())
     best_dropped = (
@@ -64,7 +64,7 @@ def test_top_k_keeps_largest_abs_per_gene_and_group():
 
 
 def test_pair_edges_takes_strongest_group_and_counts_groups():
-    pairs = graph.pair_edges(hand_table()).set_index(["tf", "gene"])
+    pairs = network.pair_edges(hand_table()).set_index(["tf", "gene"])
     assert pairs.loc[("A", "G1"), "mean_attr"] == -4.0
     assert pairs.loc[("A", "G1"), "group"] == "B cell"
     assert pairs.loc[("A", "G1"), "n_groups"] == 2
@@ -72,43 +72,43 @@ def test_pair_edges_takes_strongest_group_and_counts_groups():
 
 
 def test_cap_keeps_strongest_and_says_so():
-    pairs = graph.pair_edges(hand_table())
-    drawn, capped = graph.cap_edges(pairs, max_edges=2)
+    pairs = network.pair_edges(hand_table())
+    drawn, capped = network.cap_edges(pairs, max_edges=2)
     assert capped and sorted(drawn["abs_attr"]) == [2.0, 4.0]  # A-G1 is -4 (B cell), B-G1 -2
-    same, capped = graph.cap_edges(pairs, max_edges=10)
+    same, capped = network.cap_edges(pairs, max_edges=10)
     assert not capped and len(same) == len(pairs)
 
 
 def test_build_graph_kinds_and_weights():
     t = hand_table()
     t.loc[len(t)] = ["A", "B", "NK", 0.7, 0.1, 10]  # TF B is also a target
-    g = graph.build_graph(graph.pair_edges(t))
+    g = network.build_graph(network.pair_edges(t))
     assert g.nodes["A"]["kind"] == "TF" and g.nodes["B"]["kind"] == "TF+gene" and g.nodes["G1"]["kind"] == "gene"
     assert g.edges["A", "G1"]["weight"] == 4.0 and g.edges["A", "G1"]["mean_attr"] == -4.0
 
 
 @pytest.mark.parametrize("n_genes", [3, 200])
 def test_layout_is_deterministic_and_places_every_node(n_genes):
-    pairs = graph.pair_edges(random_table(n_genes=n_genes, n_tfs=40, top=3))
-    pos = graph.layout(pairs, seed=1)
+    pairs = network.pair_edges(random_table(n_genes=n_genes, n_tfs=40, top=3))
+    pos = network.layout(pairs, seed=1)
     assert set(pos) == set(pairs["tf"]) | set(pairs["gene"])
-    assert pos == graph.layout(pairs, seed=1)
+    assert pos == network.layout(pairs, seed=1)
     xy = np.array(list(pos.values()))
     assert np.isfinite(xy).all() and np.abs(xy).max() <= 1.0 + 1e-9
-    assert graph.layout(pairs.iloc[:0]) == {}
+    assert network.layout(pairs.iloc[:0]) == {}
 
 
 def test_hub_tfs_by_degree_and_weight():
-    hubs = graph.hub_tfs(hand_table()).set_index("tf")
+    hubs = network.hub_tfs(hand_table()).set_index("tf")
     assert hubs.loc["A", "out_degree"] == 2 and hubs.loc["A", "n_edges"] == 3
     assert hubs.loc["A", "sum_abs_attr"] == pytest.approx(7.5)
     assert hubs.index[0] == "A"  # most targets first
 
 
 def test_neighbourhood_lists_edges_touching_nodes():
-    nb = graph.neighbourhood(hand_table(), ["G2"])
+    nb = network.neighbourhood(hand_table(), ["G2"])
     assert set(nb["gene"]) == {"G2"} and len(nb) == 2
-    assert len(graph.neighbourhood(hand_table(), ["C"])) == 1
+    assert len(network.neighbourhood(hand_table(), ["C"])) == 1
 
 
 def test_tf_activity_sums_over_genes():

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from cell2net_core import data, model
-from cell2net_core._errors import Cell2NetInputError
+from cell2net_core.errors import Cell2NetInputError
 from tests.conftest import make_model
 
 

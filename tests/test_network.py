@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cell2net_core._errors import Cell2NetInputError
-from cell2net_core.network import group_column, tf_to_gene
+from cell2net_core.aggregate import group_column, tf_to_gene
+from cell2net_core.errors import Cell2NetInputError
 
 
 def tutorial_rule(attr, labels, tfs, n_tfs):

@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 from network_tables import random_table
 
-from cell2net_core import compare, graph, plots
-from cell2net_core._errors import Cell2NetInputError
+from cell2net_core.errors import Cell2NetInputError
+from cell2net_core.explore import compare, figures, network
 
 
 def gene_table() -> pd.DataFrame:
@@ -24,19 +24,19 @@ def gene_table() -> pd.DataFrame:
 
 
 def test_tf_bars_panels_sign_colours_errors_and_hover():
-    fig = plots.tf_bars(gene_table(), "G1")
+    fig = figures.tf_bars(gene_table(), "G1")
     bars = [t for t in fig.data if t.x is not None and t.x[0] is not None]
     assert len(bars) == 2  # one panel per cell type
     nk = next(t for t in bars if "NK" in t.hovertext[0])
     assert list(nk.y) == ["B", "A"] and list(nk.x) == [-1.0, 2.0]
-    assert list(nk.marker.color) == [plots.NEGATIVE, plots.POSITIVE]
+    assert list(nk.marker.color) == [figures.NEGATIVE, figures.POSITIVE]
     assert list(nk.error_x.array) == [0.1, 0.2]
     assert "std: 0.2" in nk.hovertext[1] and "metacells: 40" in nk.hovertext[1]
     assert {t.name for t in fig.data if t.showlegend} == {"activation (mean > 0)", "repression (mean < 0)"}
 
 
 def test_tf_bars_grouped_uses_two_level_axis():
-    fig = plots.tf_bars(gene_table(), "G1", grouped=True)
+    fig = figures.tf_bars(gene_table(), "G1", grouped=True)
     bar = fig.data[0]
     assert len(bar.y) == 2 and sorted(zip(*bar.y, strict=True)) == [
         ("B cell", "A"), ("B cell", "C"), ("NK", "A"), ("NK", "B")
@@ -45,11 +45,11 @@ def test_tf_bars_grouped_uses_two_level_axis():
 
 def test_tf_bars_unknown_gene_is_input_error():
     with pytest.raises(Cell2NetInputError, match="G9"):
-        plots.tf_bars(gene_table(), "G9")
+        figures.tf_bars(gene_table(), "G9")
 
 
 def test_tf_heatmap_matrix_and_missing_cells():
-    fig = plots.tf_heatmap(gene_table(), "G1")
+    fig = figures.tf_heatmap(gene_table(), "G1")
     hm = fig.data[0]
     z = pd.DataFrame(hm.z, index=list(hm.y), columns=list(hm.x))
     assert z.loc["C", "B cell"] == 3.0 and pd.isna(z.loc["C", "NK"])
@@ -59,35 +59,35 @@ def test_tf_heatmap_matrix_and_missing_cells():
 
 
 def test_network_figure_shapes_legend_width_and_focus():
-    pairs = graph.pair_edges(gene_table().assign(gene=["G1", "G1", "G2", "G2"]))
-    pos = graph.layout(pairs)
-    fig = plots.network_figure(pairs, pos)
+    pairs = network.pair_edges(gene_table().assign(gene=["G1", "G1", "G2", "G2"]))
+    pos = network.layout(pairs)
+    fig = figures.network_figure(pairs, pos)
     nodes = {t.name: t for t in fig.data if t.customdata is not None}
     assert nodes["TF"].marker.symbol == "diamond"
     assert set(nodes["target gene"].customdata) == {"G1", "G2"}
     lines = [t for t in fig.data if t.mode == "lines"]
-    assert {t.line.color for t in lines} == {plots.POSITIVE, plots.NEGATIVE}
+    assert {t.line.color for t in lines} == {figures.POSITIVE, figures.NEGATIVE}
     assert all("|mean|" in t.name for t in lines)
     widest = max(lines, key=lambda t: t.line.width)
-    assert widest.line.color == plots.POSITIVE  # 3.0 (C -> G2) is the strongest edge
-    focused = plots.network_figure(pairs, pos, focus=["B"])
+    assert widest.line.color == figures.POSITIVE  # 3.0 (C -> G2) is the strongest edge
+    focused = figures.network_figure(pairs, pos, focus=["B"])
     tfs = next(t for t in focused.data if t.name == "TF")
     opacity = dict(zip(tfs.customdata, tfs.marker.opacity, strict=True))
     assert opacity["B"] == 1.0 and opacity["C"] < 1.0
-    assert "no edges" in plots.network_figure(pairs.iloc[:0], {}).layout.title.text
+    assert "no edges" in figures.network_figure(pairs.iloc[:0], {}).layout.title.text
 
 
 def test_compare_and_activity_figures():
     t = random_table(n_genes=6, n_tfs=15, top=5)
     diff = compare.compare_groups(t, "NK", "B cell")
-    fig = plots.compare_bars(diff, "NK", "B cell", top=5)
+    fig = figures.compare_bars(diff, "NK", "B cell", top=5)
     assert list(fig.data[0].y)[::-1] == diff["tf"].head(5).tolist()
-    act = plots.activity_heatmap(compare.tf_activity(t), top=7)
+    act = figures.activity_heatmap(compare.tf_activity(t), top=7)
     assert len(act.data[0].y) == 7 and list(act.data[0].x) == sorted(t["cell_type_v2"].unique())
 
 
 def test_image_config():
-    cfg = plots.image_config("G1 bars/x", fmt="svg")
+    cfg = figures.image_config("G1 bars/x", fmt="svg")
     assert cfg["toImageButtonOptions"] == {"format": "svg", "filename": "G1_bars_x", "scale": 2}
     with pytest.raises(Cell2NetInputError):
-        plots.image_config("x", fmt="jpg")
+        figures.image_config("x", fmt="jpg")

@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cell2net_core import _io, cli, data, pipeline, store
-from cell2net_core._errors import Cell2NetInputError
+from cell2net_core import cli, data, files, pipeline, store
+from cell2net_core.errors import Cell2NetInputError
 
 
 @pytest.fixture
@@ -75,14 +75,14 @@ def test_no_partial_file_after_failure_or_interrupt(tiny, tmp_path, monkeypatch)
         "GENE0.csv", "GENE0.json", "GENE0.npy",
     ]  # fmt: skip
 
-    real_replace = _io.os.replace
+    real_replace = files.os.replace
 
     def failing_replace(src, dst):
         if str(dst).endswith(".json"):
             raise OSError("disk full")
         real_replace(src, dst)
 
-    monkeypatch.setattr(_io.os, "replace", failing_replace)
+    monkeypatch.setattr(files.os, "replace", failing_replace)
     with pytest.raises(OSError, match="disk full"):
         store.atomic_write(tmp_path / "x.json", "{}")
     assert not (tmp_path / "x.json").exists() and not list(tmp_path.glob(".x.json.*"))

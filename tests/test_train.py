@@ -7,12 +7,12 @@ import pytest
 import torch
 from scipy.stats import spearmanr
 
-from cell2net_core._demo_data import simulate
-from cell2net_core._errors import Cell2NetInputError
 from cell2net_core.cli import main as cli_main
 from cell2net_core.data import gene_inputs
+from cell2net_core.demo.simulate import simulate
+from cell2net_core.demo.train import train
+from cell2net_core.errors import Cell2NetInputError
 from cell2net_core.model import load_checkpoint, predict, save_checkpoint
-from cell2net_core.train import train
 
 
 @pytest.fixture(scope="module")

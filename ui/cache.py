@@ -14,8 +14,9 @@ import mudata as md
 import pandas as pd
 import streamlit as st
 
-from cell2net_core import data, graph
-from cell2net_core._errors import Cell2NetInputError
+from cell2net_core import data
+from cell2net_core.errors import Cell2NetInputError
+from cell2net_core.explore import network
 from cell2net_core.pipeline import regroup
 from cell2net_core.store import ResultStore
 
@@ -67,7 +68,7 @@ def result_genes(results: str | os.PathLike) -> list[str]:
 @st.cache_data(max_entries=4, show_spinner="Reading the TF -> gene table...")
 def _table(path: str, signature: tuple) -> pd.DataFrame:
     table = ResultStore(path).table()
-    graph.check_table(table)
+    network.check_table(table)
     return table
 
 
@@ -111,8 +112,8 @@ def gene_table(
 
 @st.cache_data(max_entries=32, show_spinner="Computing the layout...")
 def layout(pairs: pd.DataFrame, seed: int = 0) -> dict[str, tuple[float, float]]:
-    """Cached :func:`cell2net_core.graph.layout` (keyed on the drawn edges' content)."""
-    return graph.layout(pairs, seed=seed)
+    """Cached :func:`cell2net_core.network.layout` (keyed on the drawn edges' content)."""
+    return network.layout(pairs, seed=seed)
 
 
 def demo_lock() -> threading.Lock:

@@ -9,7 +9,7 @@ from typing import Any
 
 import mudata as md
 
-from cell2net_core._errors import Cell2NetInputError
+from cell2net_core.errors import Cell2NetInputError
 from cell2net_core.pipeline import GeneResult, attribute_genes
 
 

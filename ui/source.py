@@ -13,7 +13,7 @@ import mudata as md
 import streamlit as st
 
 from cell2net_core import data, model
-from cell2net_core._errors import Cell2NetInputError
+from cell2net_core.errors import Cell2NetInputError
 from cell2net_core.store import ResultStore
 from ui import cache, state
 

@@ -9,8 +9,8 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from cell2net_core import export, plots
-from cell2net_core._errors import Cell2NetInputError
+from cell2net_core.errors import Cell2NetInputError
+from cell2net_core.explore import export, figures
 from ui import cache, state
 from ui.source import Context
 
@@ -67,7 +67,7 @@ def clamp_state(key: str, low: float, high: float) -> None:
 def chart(fig: go.Figure, *, name: str, **kwargs) -> object:
     """``st.plotly_chart`` whose camera button saves ``name`` as PNG or SVG (sidebar choice)."""
     fmt = st.session_state.get(state.IMAGE_FMT, "png")
-    return st.plotly_chart(fig, config=plots.image_config(name, fmt=fmt), **kwargs)
+    return st.plotly_chart(fig, config=figures.image_config(name, fmt=fmt), **kwargs)
 
 
 def export_buttons(edges: pd.DataFrame, *, page: str, name: str) -> None:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._errors import Cell2NetInputError
+from ..errors import Cell2NetInputError
 
 __all__ = ["Motif", "jaspar_motifs", "log_odds", "best_scores", "min_max_score"]
 

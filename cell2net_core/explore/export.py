@@ -16,9 +16,9 @@ from pathlib import Path
 import networkx as nx
 import pandas as pd
 
-from ._errors import Cell2NetInputError
-from ._io import atomic_write
-from .graph import check_table, node_kinds
+from ..errors import Cell2NetInputError
+from ..files import atomic_write
+from .network import check_table, node_kinds
 
 __all__ = ["FORMATS", "EDGE_COLUMNS", "edge_list", "export_network", "write_network"]
 

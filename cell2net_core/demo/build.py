@@ -35,7 +35,7 @@ from pathlib import Path
 
 import torch
 
-from ._errors import Cell2NetInputError
+from ..errors import Cell2NetInputError
 
 __all__ = ["DemoPaths", "default_demo_dir", "demo_paths", "build_demo", "ensure_demo", "is_complete"]
 
@@ -122,7 +122,7 @@ def _n_workers(n_genes: int, n_metacells: int) -> int:
 
 
 def _train_in_process(mdata, paths: DemoPaths, jobs: list[tuple[str, int]], epochs: int, progress) -> None:
-    from .model import save_checkpoint
+    from ..model import save_checkpoint
     from .train import train
 
     threads = torch.get_num_threads()
@@ -145,14 +145,14 @@ def _pump(stream, lines: queue.Queue) -> None:
 def _train_in_workers(paths: DemoPaths, jobs: list[tuple[str, int]], epochs: int, workers: int, progress) -> None:
     """Train in ``workers`` plain subprocesses (one thread each); progress from their ``done GENE`` lines."""
     env = dict(os.environ)
-    root = str(Path(__file__).resolve().parents[1])
+    root = str(Path(__file__).resolve().parents[2])
     env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
     lines: queue.Queue = queue.Queue()
     procs = []
     try:
         for w in range(workers):
             part = [f"{gene}:{seed}" for gene, seed in jobs[w::workers]]
-            cmd = [sys.executable, "-m", "cell2net_core._train_worker", str(paths.mdata), str(paths.model_dir),
+            cmd = [sys.executable, "-m", "cell2net_core.demo.worker", str(paths.mdata), str(paths.model_dir),
                    str(epochs), str(DEMO_LR), *part]  # fmt: skip
             err = tempfile.TemporaryFile()
             proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, text=True, env=env)
@@ -183,8 +183,8 @@ def _train_in_workers(paths: DemoPaths, jobs: list[tuple[str, int]], epochs: int
 def _build_into(
     paths: DemoPaths, *, seed: int, n_metacells: int, n_genes: int, n_tfs: int, epochs: int, progress: Progress | None
 ) -> None:
-    from ._demo_data import simulate
-    from .pipeline import attribute_genes
+    from ..pipeline import attribute_genes
+    from .simulate import simulate
 
     start = time.perf_counter()
     progress = _monotonic(progress)

@@ -21,8 +21,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ._errors import Cell2NetInputError
-from .store import ResultStore
+from ..errors import Cell2NetInputError
+from ..store import ResultStore
 
 __all__ = ["Evaluation", "evaluate", "read_truth", "average_precision"]
 

@@ -6,8 +6,8 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from ._errors import Cell2NetInputError
-from .graph import check_table
+from ..errors import Cell2NetInputError
+from .network import check_table
 
 __all__ = ["compare_groups", "tf_activity"]
 

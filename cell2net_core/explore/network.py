@@ -14,8 +14,8 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
-from ._errors import Cell2NetInputError
-from .network import group_column
+from ..aggregate import group_column
+from ..errors import Cell2NetInputError
 
 __all__ = [
     "MAX_DRAWN_EDGES",

@@ -21,9 +21,9 @@ import pandas as pd
 import torch
 from scipy.stats import spearmanr
 
-from ._errors import Cell2NetInputError
-from .data import DEFAULT_COVARIATES, GeneInputs, gene_inputs
-from .model import PeaksTF2GeneExpressionPoisson, build_model, resolve_device, to_tensors
+from ..data import DEFAULT_COVARIATES, GeneInputs, gene_inputs
+from ..errors import Cell2NetInputError
+from ..model import PeaksTF2GeneExpressionPoisson, build_model, resolve_device, to_tensors
 
 __all__ = ["TrainResult", "train", "train_inputs", "DEFAULT_EPOCHS"]
 
@@ -224,8 +224,8 @@ def train_inputs(
 
 def main(args: argparse.Namespace) -> int:
     """``python -m cell2net_core train``: one line per gene (gene, best epoch, valid Spearman, seconds)."""
-    from .data import genes_with_peaks, read_dataset
-    from .model import save_checkpoint
+    from ..data import genes_with_peaks, read_dataset
+    from ..model import save_checkpoint
 
     mdata = read_dataset(args.mdata)
     known = genes_with_peaks(mdata)

@@ -13,8 +13,8 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from ._errors import Cell2NetInputError
-from .graph import check_table, node_kinds
+from ..errors import Cell2NetInputError
+from .network import check_table, node_kinds
 
 __all__ = [
     "POSITIVE",

@@ -1,6 +1,6 @@
 """Worker process of the demo build: train some genes, one line ``done GENE`` per gene on stdout.
 
-Run as ``python -m cell2net_core._train_worker MDATA MODEL_DIR EPOCHS LR GENE:SEED ...``.
+Run as ``python -m cell2net_core.demo.worker MDATA MODEL_DIR EPOCHS LR GENE:SEED ...``.
 A plain subprocess (not multiprocessing) so that it works whatever the parent's
 ``__main__`` is (a notebook, Streamlit, stdin).
 """
@@ -15,8 +15,8 @@ import torch
 
 def main(argv: list[str]) -> int:
     """Train the genes named on the command line and save their checkpoints."""
-    from .data import read_dataset
-    from .model import save_checkpoint
+    from ..data import read_dataset
+    from ..model import save_checkpoint
     from .train import train
 
     torch.set_num_threads(1)

@@ -8,7 +8,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from ._errors import Cell2NetInputError
+from .errors import Cell2NetInputError
 
 __all__ = ["TABLE_COLUMNS", "RANK_BY", "tf_to_gene", "group_column"]
 

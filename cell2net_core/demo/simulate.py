@@ -23,10 +23,10 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from ._demo_program import BLOOD_TFS, CELL_TYPES, COARSE, SHARES, TARGETS, TF_PROFILES, Target
-from ._errors import Cell2NetInputError
-from .data import PEAK_LEN, one_hot
+from ..data import PEAK_LEN, one_hot
+from ..errors import Cell2NetInputError
 from .jaspar import best_scores, jaspar_motifs, log_odds, min_max_score
+from .program import BLOOD_TFS, CELL_TYPES, COARSE, SHARES, TARGETS, TF_PROFILES, Target
 
 __all__ = ["simulate", "REL_THRESHOLD"]
 
