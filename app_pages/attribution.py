@@ -5,6 +5,7 @@ import streamlit as st
 from cell2net_core import attribution, data
 from cell2net_core.aggregate import RANK_BY
 from cell2net_core.explore import figures
+from cell2net_core.settings import Settings
 from ui import cache, jobs, source, state
 from ui.widgets import chart, guard
 
@@ -62,8 +63,8 @@ if no_model:
 if todo and (job is None or job.done):
     if st.button(f"Attribute {len(todo)} gene(s): {', '.join(todo)}", type="primary", icon=":material/play_arrow:"):
         st.session_state[state.JOB] = jobs.start(
-            ctx.mdata, todo, model_dir=ctx.models, out_dir=ctx.results, groupby=groupby, n_tfs=int(n_tfs),
-            rank_by=rank_by, method=method, n_steps=int(n_steps),
+            ctx.mdata, todo, model_dir=ctx.models, out_dir=ctx.results,
+            settings=Settings(method=method, n_steps=int(n_steps), groupby=groupby, n_tfs=int(n_tfs), rank_by=rank_by),
         )
         st.rerun()
 

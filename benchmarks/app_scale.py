@@ -14,33 +14,11 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from cell2net_core.explore import figures, network
 from cell2net_core.store import read_network_table
-
-CELL_TYPES = ("B cell", "Effector T", "Memory T", "Monocyte", "NK", "Naive T", "cDC", "pDC")
-
-
-def tutorial_table(*, n_genes: int = 1927, n_tfs: int = 600, top: int = 10, seed: int = 0) -> pd.DataFrame:
-    """A table shaped like the tutorial's: ``top`` TFs per gene and cell type, skewed TF usage."""
-    rng = np.random.default_rng(seed)
-    tfs = np.array([f"TF{i}" for i in range(n_tfs)])
-    n_blocks = n_genes * len(CELL_TYPES)
-    usage = rng.gamma(0.5, 1.0, n_tfs)  # a few hub TFs regulate many genes
-    keys = rng.random((n_blocks, n_tfs)) ** (1.0 / usage)
-    pick = np.argpartition(-keys, top, axis=1)[:, :top]
-    mean = rng.gamma(1.5, 0.02, (n_blocks, top)) * np.where(rng.random((n_blocks, top)) < 0.85, 1, -1)
-    return pd.DataFrame(
-        {
-            "tf": tfs[pick].ravel(),
-            "gene": np.repeat([f"GENE{i}" for i in range(n_genes)], len(CELL_TYPES) * top),
-            "cell_type_v2": np.tile(np.repeat(CELL_TYPES, top), n_genes),
-            "mean_attr": mean.ravel(),
-            "std_attr": np.abs(mean.ravel()) * rng.uniform(0.2, 1.5, n_blocks * top),
-        }
-    )
+from cell2net_core.testing import tutorial_table
 
 
 def timed(fn, *args, **kwargs):

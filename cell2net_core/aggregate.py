@@ -1,16 +1,23 @@
-"""Aggregate per-metacell TF attributions into the TF -> gene table, per group of metacells."""
+"""Aggregate per-metacell TF attributions into the TF -> gene table, per group of metacells.
+
+``tf_to_gene`` works on an array and labels; ``regroup`` on stored attributions and a dataset
+(metacells matched by id), for any grouping, with no recomputation.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Literal
 
+import mudata as md
 import numpy as np
 import pandas as pd
 
+from .attribution import Attribution
+from .data import group_labels
 from .errors import Cell2NetInputError
 
-__all__ = ["TABLE_COLUMNS", "RANK_BY", "tf_to_gene", "group_column"]
+__all__ = ["TABLE_COLUMNS", "RANK_BY", "tf_to_gene", "regroup", "group_column"]
 
 TABLE_COLUMNS = ("tf", "gene", "mean_attr", "std_attr", "n_metacells")
 RANK_BY = ("mean", "abs")
@@ -115,3 +122,56 @@ def group_column(table: pd.DataFrame) -> str | None:
         msg = f"TF -> gene table has several extra columns {extra}; expected one grouping column."
         raise Cell2NetInputError(msg)
     return str(extra[0]) if extra else None
+
+
+def regroup(
+    attribution: Attribution,
+    mdata: md.MuData,
+    *,
+    groupby: str = "cell_type_v2",
+    n_tfs: int | None = 10,
+    rank_by: Literal["mean", "abs"] = "mean",
+) -> pd.DataFrame:
+    """The TF -> gene table of stored attributions for any grouping, with no recomputation.
+
+    Metacells are matched by id, so the dataset's row order does not matter.
+
+    Parameters
+    ----------
+    attribution
+        One gene's attributions (from :func:`~cell2net_core.attribution.tf_attr` or
+        :meth:`~cell2net_core.store.ResultStore.load`).
+    mdata
+        The dataset they were computed on.
+    groupby, n_tfs, rank_by
+        As in :func:`tf_to_gene`.
+
+    Returns
+    -------
+    Columns ``tf, gene, <groupby>, mean_attr, std_attr, n_metacells``.
+
+    Examples
+    --------
+    >>> from cell2net_core.testing import random_attribution, random_dataset
+    >>> mdata = random_dataset(n_metacells=20, seed=0)
+    >>> table = regroup(random_attribution(mdata, "GENE0"), mdata, groupby="cell_type_v2", n_tfs=2)
+    >>> table.groupby("cell_type_v2").size().max()
+    2
+    """
+    labels = pd.Series(group_labels(mdata, groupby), index=mdata.obs_names.astype(str))
+    missing = [o for o in attribution.obs_names if o not in labels.index]
+    if missing:
+        msg = (
+            f"Stored attributions of gene {attribution.gene!r} name {len(missing)} metacell(s) absent "
+            f"from the dataset, e.g. {missing[0]!r}: were they computed on another .h5mu?"
+        )
+        raise Cell2NetInputError(msg)
+    return tf_to_gene(
+        attribution.attr,
+        labels.loc[attribution.obs_names].to_numpy(),
+        gene=attribution.gene,
+        tfs=attribution.tfs,
+        groupby=groupby,
+        n_tfs=n_tfs,
+        rank_by=rank_by,
+    )

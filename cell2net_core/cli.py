@@ -1,19 +1,23 @@
 """Command line: ``python -m cell2net_core <command> ...``.
 
-Bad input ends in one line ``error: ...`` on stderr and exit code 2; Ctrl-C leaves
-no partial file (every write is a rename) and a rerun resumes.
+Every subcommand's arguments and entry live here, one row of :data:`COMMANDS` each;
+domain modules hold no argparse. Bad input ends in one line ``error: ...`` on stderr
+and exit code 2; Ctrl-C leaves no partial file (every write is a rename) and a rerun
+resumes.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
 
 from .data import DEFAULT_COVARIATES
 from .errors import Cell2NetInputError
 
-__all__ = ["build_parser", "main"]
+__all__ = ["COMMANDS", "build_parser", "main"]
 
 
 def _csv_list(text: str) -> list[str]:
@@ -29,13 +33,10 @@ def _add_covariates(p: argparse.ArgumentParser) -> None:
     )
 
 
-def _add_attribute(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "attribute",
-        help="attribute every gene's prediction to its TFs (the tutorial's loop, resumable)",
-        description="Integrated Gradients on each gene's TF expression; writes <out>/<GENE>.npy, "
-        "<GENE>.csv, <GENE>.json and tf_to_gene.csv. Genes already done are loaded, not recomputed.",
-    )
+# ----------------------------------------------------------------------------- attribute
+
+
+def _attribute_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--mdata", required=True, help="prepared dataset (.h5mu)")
     p.add_argument("--models", required=True, help="folder of <GENE>.pt checkpoints")
     p.add_argument("--out", required=True, help="results folder")
@@ -48,33 +49,42 @@ def _add_attribute(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--method", choices=("captum", "exact"), default="captum")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")
     p.add_argument("--force", action="store_true", help="recompute genes already done")
-    p.set_defaults(func=_run_attribute)
+
+
+def _genes_to_attribute(mdata, args: argparse.Namespace) -> list[str]:
+    from .data import genes_with_models, genes_with_peaks
+
+    if args.genes is None:
+        genes = genes_with_models(mdata, args.models)
+        if not genes:
+            msg = f"No <GENE>.pt in {args.models!r} matches a gene with peaks in {args.mdata!r}."
+            raise Cell2NetInputError(msg)
+        return genes
+    known = set(genes_with_peaks(mdata))
+    unknown = [g for g in args.genes if g not in known]
+    if unknown:
+        msg = f"gene(s) {unknown} have no peaks in {args.mdata!r} (uns['peak_to_gene'])."
+        raise Cell2NetInputError(msg)
+    return args.genes
 
 
 def _run_attribute(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from .data import genes_with_models, genes_with_peaks, group_labels, read_dataset
+    from .data import group_labels, read_dataset
     from .model import device_label, resolve_device
     from .pipeline import attribute_genes
+    from .settings import Settings
 
-    resolve_device(args.device)
+    settings = Settings(
+        method=args.method, n_steps=args.n_steps, groupby=args.groupby, n_tfs=args.n_tfs or None,
+        rank_by=args.rank_by, covariates=args.covariates, device=args.device,
+    )  # fmt: skip
+    resolve_device(settings.device)
     mdata = read_dataset(args.mdata)
-    group_labels(mdata, args.groupby)
-    with_models = genes_with_models(mdata, args.models)
-    if args.genes is None:
-        genes = with_models
-        if not genes:
-            msg = f"No <GENE>.pt in {args.models!r} matches a gene with peaks in {args.mdata!r}."
-            raise Cell2NetInputError(msg)
-    else:
-        known = set(genes_with_peaks(mdata))
-        unknown = [g for g in args.genes if g not in known]
-        if unknown:
-            msg = f"gene(s) {unknown} have no peaks in {args.mdata!r} (uns['peak_to_gene'])."
-            raise Cell2NetInputError(msg)
-        genes = args.genes
-    print(f"{len(genes)} genes, method {args.method}, {device_label(args.device)}", file=sys.stderr)
+    group_labels(mdata, settings.groupby)
+    genes = _genes_to_attribute(mdata, args)
+    print(f"{len(genes)} genes, method {settings.method}, {device_label(settings.device)}", file=sys.stderr)
     bar = tqdm(total=len(genes), unit="gene", file=sys.stderr)
 
     def progress(i: int, n: int, gene: str, fraction: float) -> None:
@@ -83,11 +93,8 @@ def _run_attribute(args: argparse.Namespace) -> int:
         bar.refresh()
 
     try:
-        results = attribute_genes(
-            mdata, genes, model_dir=args.models, out_dir=args.out, groupby=args.groupby,
-            n_tfs=args.n_tfs or None, rank_by=args.rank_by, covariates=args.covariates,
-            method=args.method, n_steps=args.n_steps, device=args.device, force=args.force, progress=progress,
-        )  # fmt: skip
+        results = attribute_genes(mdata, genes, model_dir=args.models, out_dir=args.out, settings=settings,
+                                  force=args.force, progress=progress)  # fmt: skip
     finally:
         bar.close()
     failed = [r for r in results if r.status == "failed"]
@@ -101,35 +108,39 @@ def _run_attribute(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-def _add_demo(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "demo",
-        help="build the PBMC-like demo: dataset, trained models, results and planted truth",
-        description="Simulate a PBMC-like multiome dataset with planted regulators (JASPAR 2024 motifs), "
-        "train one model per gene and attribute them; writes DIR/mdata.h5mu, DIR/model, DIR/results, DIR/truth.csv.",
-    )
+# ----------------------------------------------------------------------------- demo
+
+
+def _demo_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", required=True, help="folder to create (must not exist or be empty)")
     p.add_argument("--seed", type=int, default=0, help="random seed (same seed, same files)")
     p.add_argument("--metacells", type=int, default=1000, help="number of metacells")
     p.add_argument("--genes", type=int, default=40, help="number of target genes (PBMC markers, up to 42)")
     p.add_argument("--tfs", type=int, default=150, help="number of TFs (planted + other JASPAR TFs)")
     p.add_argument("--epochs", type=int, default=20, help="training epochs per gene")
-    p.set_defaults(func=_run_demo)
 
 
 def _run_demo(args: argparse.Namespace) -> int:
-    from .demo.build import main as demo_main
+    from .demo import build_demo
 
-    return demo_main(args)
+    last = [-1]
+
+    def progress(fraction: float, message: str) -> None:
+        pct = int(fraction * 100)
+        if pct // 5 != last[0] // 5 or fraction >= 1.0:
+            last[0] = pct
+            print(f"[{pct:3d}%] {message}", file=sys.stderr, flush=True)
+
+    paths = build_demo(args.out, seed=args.seed, n_metacells=args.metacells, n_genes=args.genes, n_tfs=args.tfs,
+                       epochs=args.epochs, progress=progress)  # fmt: skip
+    print(f"dataset  {paths.mdata}\nmodels   {paths.model_dir}\nresults  {paths.results}\ntruth    {paths.truth}")
+    return 0
 
 
-def _add_train(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "train",
-        help="train one cell2net model per gene (cell2net's checkpoint format)",
-        description="Poisson NLL, Adam, gradient clipping, best epoch by validation Spearman; "
-        "writes <out>/<GENE>.pt and prints gene, best epoch, valid Spearman, seconds.",
-    )
+# ----------------------------------------------------------------------------- train
+
+
+def _train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--mdata", required=True, help="prepared dataset (.h5mu)")
     p.add_argument("--out", required=True, help="model folder for <GENE>.pt")
     p.add_argument("--genes", type=_csv_list, default=None, help="G1,G2,... (default: every gene with peaks)")
@@ -139,45 +150,112 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--lr", type=float, default=3e-4, help="Adam learning rate")
     p.add_argument("--seed", type=int, default=0, help="seed of the first gene (next genes: seed + i)")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")
-    p.set_defaults(func=_run_train)
 
 
 def _run_train(args: argparse.Namespace) -> int:
-    from .demo.train import main as train_main
+    from .data import genes_with_peaks, read_dataset
+    from .demo.train import train
+    from .model import save_checkpoint
 
-    return train_main(args)
+    mdata = read_dataset(args.mdata)
+    known = genes_with_peaks(mdata)
+    genes = args.genes or known
+    unknown = [g for g in genes if g not in known]
+    if unknown:
+        msg = f"gene(s) {unknown[:5]} have no peaks in {args.mdata!r} (uns['peak_to_gene'])."
+        raise Cell2NetInputError(msg)
+    print("gene\tbest_epoch\tvalid_spearman\tseconds", flush=True)
+    for i, gene in enumerate(genes):
+        r = train(mdata, gene, covariates=args.covariates, max_epochs=args.epochs, batch_size=args.batch_size,
+                  lr=args.lr, seed=args.seed + i, device=args.device)  # fmt: skip
+        save_checkpoint(r.module, Path(args.out) / f"{gene}.pt", history=r.history, results=r.results)
+        print(f"{gene}\t{r.best_epoch}\t{r.best_valid_corr:.3f}\t{r.seconds:.2f}", flush=True)
+    return 0
 
 
-def _add_evaluate(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "evaluate",
-        help="score stored attributions against planted edges (the demo's truth.csv)",
-        description="Per sign, the share of planted edges whose TF ranks in its gene's top N where it acts, "
-        "and AUPRC over all candidate TF-gene pairs; the last line is the headline.",
-    )
+# ----------------------------------------------------------------------------- evaluate
+
+
+def _evaluate_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--truth", required=True, help="truth.csv: gene, tf, sign, cell_types")
     p.add_argument("--results", required=True, help="results folder with <GENE>.npy and <GENE>.json")
     p.add_argument("--mdata", default=None, help="dataset for the cell types (default: mdata.h5mu beside truth.csv)")
     p.add_argument("--groupby", default="cell_type_v2", help="obs column the truth's cell types come from")
     p.add_argument("--top", type=int, default=3, help="a hit ranks within this many TFs")
-    p.set_defaults(func=_run_evaluate)
 
 
 def _run_evaluate(args: argparse.Namespace) -> int:
-    from .demo.evaluate import main as evaluate_main
+    import mudata as md
 
-    return evaluate_main(args)
+    from .demo.evaluate import evaluate, read_truth
+
+    truth = read_truth(args.truth)
+    mdata_path = Path(args.mdata) if args.mdata else Path(args.truth).with_name("mdata.h5mu")
+    if not mdata_path.is_file():
+        msg = f"Dataset {str(mdata_path)!r} does not exist; pass --mdata (the .h5mu the results came from)."
+        raise Cell2NetInputError(msg)
+    obs = md.read_h5mu(mdata_path).obs
+    if args.groupby not in obs.columns:
+        msg = f"{str(mdata_path)!r}: obs has no column {args.groupby!r}; choose one of {list(obs.columns)}."
+        raise Cell2NetInputError(msg)
+    ev = evaluate(truth, args.results, groups=obs[args.groupby], top=args.top)
+    print("\n".join(ev.report(groupby=args.groupby)))
+    return 0
+
+
+# ----------------------------------------------------------------------------- the table
+
+
+@dataclass(frozen=True)
+class Command:
+    """One subcommand: its help line, description, arguments and entry (returns the exit code)."""
+
+    help: str
+    description: str
+    add_arguments: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace], int]
+
+
+COMMANDS: dict[str, Command] = {
+    "attribute": Command(
+        "attribute every gene's prediction to its TFs (the tutorial's loop, resumable)",
+        "Integrated Gradients on each gene's TF expression; writes <out>/<GENE>.npy, "
+        "<GENE>.csv, <GENE>.json and tf_to_gene.csv. Genes already done are loaded, not recomputed.",
+        _attribute_args,
+        _run_attribute,
+    ),
+    "demo": Command(
+        "build the PBMC-like demo: dataset, trained models, results and planted truth",
+        "Simulate a PBMC-like multiome dataset with planted regulators (JASPAR 2024 motifs), train one model "
+        "per gene and attribute them; writes DIR/mdata.h5mu, DIR/model, DIR/results, DIR/truth.csv.",
+        _demo_args,
+        _run_demo,
+    ),
+    "train": Command(
+        "train one cell2net model per gene (cell2net's checkpoint format)",
+        "Poisson NLL, Adam, gradient clipping, best epoch by validation Spearman; "
+        "writes <out>/<GENE>.pt and prints gene, best epoch, valid Spearman, seconds.",
+        _train_args,
+        _run_train,
+    ),
+    "evaluate": Command(
+        "score stored attributions against planted edges (the demo's truth.csv)",
+        "Per sign, the share of planted edges whose TF ranks in its gene's top N where it acts, "
+        "and AUPRC over all candidate TF-gene pairs; the last line is the headline.",
+        _evaluate_args,
+        _run_evaluate,
+    ),
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The ``python -m cell2net_core`` parser with every subcommand."""
+    """The ``python -m cell2net_core`` parser with every subcommand of :data:`COMMANDS`."""
     parser = argparse.ArgumentParser(prog="python -m cell2net_core", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    _add_attribute(sub)
-    # other subcommands: add below
-    _add_demo(sub)
-    _add_train(sub)
-    _add_evaluate(sub)
+    for name, command in COMMANDS.items():
+        p = sub.add_parser(name, help=command.help, description=command.description)
+        command.add_arguments(p)
+        p.set_defaults(func=command.run)
     return parser
 
 

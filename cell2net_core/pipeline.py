@@ -7,19 +7,19 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 import mudata as md
 import pandas as pd
 
-from .aggregate import tf_to_gene
+from .aggregate import regroup
 from .attribution import Attribution, tf_attr
-from .data import DEFAULT_COVARIATES, gene_inputs, gene_tfs, group_labels
+from .data import gene_inputs, gene_tfs, group_labels
 from .errors import Cell2NetInputError
 from .model import load_checkpoint
+from .settings import Settings
 from .store import ResultStore
 
-__all__ = ["GeneResult", "attribute_gene", "attribute_genes", "regroup"]
+__all__ = ["GeneResult", "attribute_gene", "attribute_genes"]
 
 #: ``progress(gene_index, n_genes, gene, fraction_within_gene)``
 GenesProgress = Callable[[int, int, str, float], None]
@@ -37,50 +37,31 @@ class GeneResult:
     error: str | None = None
 
 
-def regroup(
-    attribution: Attribution,
-    mdata: md.MuData,
-    *,
-    groupby: str = "cell_type_v2",
-    n_tfs: int | None = 10,
-    rank_by: Literal["mean", "abs"] = "mean",
-) -> pd.DataFrame:
-    """The TF -> gene table of stored attributions for any grouping, with no recomputation.
-
-    Metacells are matched by id, so the dataset's row order does not matter.
-
-    Examples
-    --------
-    >>> regroup(store.load("MS4A1"), mdata, groupby="cell_type", n_tfs=5)  # doctest: +SKIP
-    """
-    labels = pd.Series(group_labels(mdata, groupby), index=mdata.obs_names.astype(str))
-    missing = [o for o in attribution.obs_names if o not in labels.index]
-    if missing:
-        msg = (
-            f"Stored attributions of gene {attribution.gene!r} name {len(missing)} metacell(s) absent "
-            f"from the dataset, e.g. {missing[0]!r}: were they computed on another .h5mu?"
-        )
-        raise Cell2NetInputError(msg)
-    return tf_to_gene(
-        attribution.attr,
-        labels.loc[attribution.obs_names].to_numpy(),
-        gene=attribution.gene,
-        tfs=attribution.tfs,
-        groupby=groupby,
-        n_tfs=n_tfs,
-        rank_by=rank_by,
-    )
-
-
-def _is_fresh(meta: dict, checkpoint: Path, *, method: str, n_steps: int) -> bool:
-    """Stored attributions (their ``meta``) came from this method, steps and checkpoint as it is now.
+def _is_fresh(meta: dict, checkpoint: Path, settings: Settings) -> bool:
+    """Stored attributions (their ``meta``) came from these settings and the checkpoint as it is now.
 
     A tutorial's ``.npy`` (empty ``meta``, no ``.json``) counts as fresh: nothing says otherwise.
     """
-    if meta.get("method", method) != method or (method == "captum" and meta.get("n_steps", n_steps) != n_steps):
+    method = settings.method
+    if meta.get("method", method) != method:
+        return False
+    if method == "captum" and meta.get("n_steps", settings.n_steps) != settings.n_steps:
+        return False
+    made = meta.get("settings", {})
+    if made.get("multiply_by_inputs", settings.multiply_by_inputs) != settings.multiply_by_inputs:
         return False
     made_from = meta.get("checkpoint_mtime")
     return made_from is None or not checkpoint.is_file() or made_from == checkpoint.stat().st_mtime
+
+
+def _table(attribution: Attribution, mdata: md.MuData, settings: Settings) -> pd.DataFrame:
+    return regroup(attribution, mdata, groupby=settings.groupby, n_tfs=settings.n_tfs, rank_by=settings.rank_by)
+
+
+def _load(store: ResultStore, mdata: md.MuData, gene: str, meta: dict) -> Attribution:
+    if meta:  # our .json holds the TF order and metacell ids
+        return store.load(gene)
+    return store.load(gene, tfs=gene_tfs(mdata, gene), obs_names=mdata.obs_names.astype(str).tolist())
 
 
 def attribute_gene(
@@ -89,13 +70,7 @@ def attribute_gene(
     *,
     model_dir: str | os.PathLike,
     store: ResultStore,
-    groupby: str = "cell_type_v2",
-    n_tfs: int | None = 10,
-    rank_by: Literal["mean", "abs"] = "mean",
-    covariates: Sequence[str] = DEFAULT_COVARIATES,
-    method: Literal["captum", "exact"] = "captum",
-    n_steps: int = 100,
-    device: str = "auto",
+    settings: Settings = Settings(),  # noqa: B008 (frozen, so one shared default is safe)
     force: bool = False,
     progress: Callable[[int, int], None] | None = None,
 ) -> GeneResult:
@@ -104,29 +79,55 @@ def attribute_gene(
     Holds the gene's lock while it works, so a second session asking for the same
     gene waits and then loads the stored result instead of computing it again.
     A stored result is reused unless ``force``, its checkpoint changed since, or it was
-    made by another method (or another number of captum steps).
+    made by another method (or another number of captum steps, or without multiplying by inputs).
+
+    Parameters
+    ----------
+    mdata
+        The dataset (:func:`~cell2net_core.data.read_dataset`).
+    gene
+        Target gene; its checkpoint is ``<model_dir>/<gene>.pt``.
+    model_dir
+        Folder of ``<GENE>.pt`` checkpoints.
+    store
+        Where results are read and written.
+    settings
+        How to compute and aggregate; recorded in ``<GENE>.json``.
+    force
+        Recompute even when fresh results are stored.
+    progress
+        Called as ``progress(done, total)`` over the gene's metacells.
+
+    Examples
+    --------
+    >>> result = attribute_gene(mdata, "GENE0", model_dir=models, store=ResultStore(out))  # doctest: +SKIP
     """
     start = time.perf_counter()
     checkpoint = Path(model_dir) / f"{gene}.pt"
     with store.lock(gene):
         meta = store.meta(gene) if store.has(gene) else None
-        if not force and meta is not None and _is_fresh(meta, checkpoint, method=method, n_steps=n_steps):
-            if meta:  # our .json holds the TF order and metacell ids
-                attribution = store.load(gene)
-            else:
-                obs_names = mdata.obs_names.astype(str).tolist()
-                attribution = store.load(gene, tfs=gene_tfs(mdata, gene), obs_names=obs_names)
-            table = regroup(attribution, mdata, groupby=groupby, n_tfs=n_tfs, rank_by=rank_by)
+        if not force and meta is not None and _is_fresh(meta, checkpoint, settings):
+            attribution = _load(store, mdata, gene, meta)
+            table = _table(attribution, mdata, settings)
             store.save_table(gene, table)
             return GeneResult(gene, "cached", table, attribution, time.perf_counter() - start)
-        inputs = gene_inputs(mdata, gene, covariates=covariates)
-        module = load_checkpoint(checkpoint, inputs, device=device)
-        attribution = tf_attr(module, inputs, method=method, n_steps=n_steps, device=device, progress=progress)
-        table = regroup(attribution, mdata, groupby=groupby, n_tfs=n_tfs, rank_by=rank_by)
+        inputs = gene_inputs(mdata, gene, covariates=settings.covariates)
+        module = load_checkpoint(checkpoint, inputs, device=settings.device)
+        attribution = tf_attr(
+            module,
+            inputs,
+            method=settings.method,
+            n_steps=settings.n_steps,
+            multiply_by_inputs=settings.multiply_by_inputs,
+            device=settings.device,
+            progress=progress,
+        )
+        table = _table(attribution, mdata, settings)
         meta = {
-            "covariates": list(covariates),
+            "covariates": list(settings.covariates),
             "checkpoint_mtime": checkpoint.stat().st_mtime,
             "seconds": time.perf_counter() - start,
+            "settings": settings.to_json(),
         }
         store.save(attribution, table, meta=meta)
     return GeneResult(gene, "computed", table, attribution, time.perf_counter() - start)
@@ -138,13 +139,7 @@ def attribute_genes(
     *,
     model_dir: str | os.PathLike,
     out_dir: str | os.PathLike,
-    groupby: str = "cell_type_v2",
-    n_tfs: int | None = 10,
-    rank_by: Literal["mean", "abs"] = "mean",
-    covariates: Sequence[str] = DEFAULT_COVARIATES,
-    method: Literal["captum", "exact"] = "captum",
-    n_steps: int = 100,
-    device: str = "auto",
+    settings: Settings = Settings(),  # noqa: B008 (frozen, so one shared default is safe)
     force: bool = False,
     progress: GenesProgress | None = None,
     should_stop: Callable[[], bool] | None = None,
@@ -154,11 +149,42 @@ def attribute_genes(
     A gene whose input is bad is reported as ``"failed"`` (with the message) and the
     loop goes on; ``should_stop()`` is checked between genes.
 
+    Parameters
+    ----------
+    mdata
+        The dataset (:func:`~cell2net_core.data.read_dataset`).
+    genes
+        Target genes, each with ``<model_dir>/<GENE>.pt``.
+    model_dir
+        Folder of checkpoints.
+    out_dir
+        Results folder (created when needed).
+    settings
+        How to compute and aggregate (:class:`~cell2net_core.settings.Settings`).
+    force
+        Recompute genes whose fresh results are stored.
+    progress
+        Called as ``progress(gene_index, n_genes, gene, fraction_within_gene)``.
+    should_stop
+        Checked between genes; ``True`` ends the loop early.
+
+    Returns
+    -------
+    One :class:`GeneResult` per gene attempted, in order.
+
     Examples
     --------
-    >>> attribute_genes(mdata, ["MS4A1"], model_dir="demo/model", out_dir="results")  # doctest: +SKIP
+    >>> import tempfile
+    >>> from cell2net_core.model import save_checkpoint
+    >>> from cell2net_core.testing import random_dataset, random_model
+    >>> mdata, work = random_dataset(n_metacells=16), tempfile.mkdtemp()
+    >>> _ = save_checkpoint(random_model(gene_inputs(mdata, "GENE0")), f"{work}/model/GENE0.pt")
+    >>> results = attribute_genes(mdata, ["GENE0"], model_dir=f"{work}/model", out_dir=f"{work}/results",
+    ...                           settings=Settings(method="exact", device="cpu"))
+    >>> [(r.gene, r.status) for r in results]
+    [('GENE0', 'computed')]
     """
-    group_labels(mdata, groupby)  # a bad grouping column fails before any work
+    group_labels(mdata, settings.groupby)  # a bad grouping column fails before any work
     store = ResultStore(out_dir)
     results: list[GeneResult] = []
     n = len(genes)
@@ -173,23 +199,10 @@ def attribute_genes(
                 progress(i, n, gene, done / max(total, 1))
 
         try:
-            results.append(
-                attribute_gene(
-                    mdata,
-                    gene,
-                    model_dir=model_dir,
-                    store=store,
-                    groupby=groupby,
-                    n_tfs=n_tfs,
-                    rank_by=rank_by,
-                    covariates=covariates,
-                    method=method,
-                    n_steps=n_steps,
-                    device=device,
-                    force=force,
-                    progress=step,
-                )
+            result = attribute_gene(
+                mdata, gene, model_dir=model_dir, store=store, settings=settings, force=force, progress=step
             )
+            results.append(result)
         except Cell2NetInputError as e:
             results.append(GeneResult(gene, "failed", error=str(e)))
         if progress is not None:

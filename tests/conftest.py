@@ -5,28 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import torch
 
 from cell2net_core import data, model
-from cell2net_core.testing import random_dataset
-
-
-def scramble_batchnorm(module: torch.nn.Module, *, seed: int = 0) -> torch.nn.Module:
-    """Give every BatchNorm non-default running statistics and affine terms, then eval mode."""
-    gen = torch.Generator().manual_seed(seed)
-    for m in module.modules():
-        if isinstance(m, torch.nn.BatchNorm1d | torch.nn.BatchNorm2d):
-            n = m.num_features
-            m.running_mean.copy_(torch.randn(n, generator=gen) * 0.3)
-            m.running_var.copy_(torch.rand(n, generator=gen) * 1.5 + 0.5)
-            m.weight.data.copy_(1 + 0.3 * torch.randn(n, generator=gen))
-            m.bias.data.copy_(0.3 * torch.randn(n, generator=gen))
-    return module.eval()
-
-
-def make_model(inputs: data.GeneInputs, *, seed: int = 0) -> model.PeaksTF2GeneExpressionPoisson:
-    torch.manual_seed(seed)
-    return scramble_batchnorm(model.build_model(inputs), seed=seed)
+from cell2net_core.testing import random_dataset, random_model
 
 
 @pytest.fixture(scope="session")
@@ -40,5 +21,5 @@ def tiny(tmp_path_factory) -> dict[str, Path]:
     mdata = data.read_dataset(path)
     for i, gene in enumerate(["GENE0", "GENE1"]):
         inputs = data.gene_inputs(mdata, gene)
-        model.save_checkpoint(make_model(inputs, seed=i), root / "model" / f"{gene}.pt")
+        model.save_checkpoint(random_model(inputs, seed=i), root / "model" / f"{gene}.pt")
     return {"mdata": path, "models": root / "model", "root": root}

@@ -8,12 +8,13 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from network_tables import random_table
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
 from cell2net_core import data, pipeline
 from cell2net_core.explore import network
+from cell2net_core.settings import Settings
+from cell2net_core.testing import random_table
 from ui import state
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -26,7 +27,8 @@ def results(tiny, tmp_path_factory) -> Path:
     """Stored results of the tiny dataset's two genes with models."""
     out = tmp_path_factory.mktemp("results")
     mdata = data.read_dataset(tiny["mdata"])
-    done = pipeline.attribute_genes(mdata, ["GENE0", "GENE1"], model_dir=tiny["models"], out_dir=out, method="exact")
+    exact = Settings(method="exact")
+    done = pipeline.attribute_genes(mdata, ["GENE0", "GENE1"], model_dir=tiny["models"], out_dir=out, settings=exact)
     assert [r.status for r in done] == ["computed", "computed"]
     return out
 
@@ -105,7 +107,8 @@ def test_stop_between_genes(tiny, tmp_path):
     from ui import jobs
 
     mdata = data.read_dataset(tiny["mdata"])
-    started = jobs.start(mdata, ["GENE0", "GENE1"], model_dir=tiny["models"], out_dir=tmp_path, method="exact")
+    exact = Settings(method="exact")
+    started = jobs.start(mdata, ["GENE0", "GENE1"], model_dir=tiny["models"], out_dir=tmp_path, settings=exact)
     started.stop.set()  # checked before each gene: at most the gene already running finishes
     started.thread.join(timeout=60)
     assert started.done and len(started.results) <= 1
@@ -254,7 +257,8 @@ def test_two_sessions_same_gene_compute_once(tiny, tmp_path):
     from ui import jobs
 
     mdata = data.read_dataset(tiny["mdata"])
-    runs = [jobs.start(mdata, ["GENE1"], model_dir=tiny["models"], out_dir=tmp_path, method="exact") for _ in range(2)]
+    exact = Settings(method="exact")
+    runs = [jobs.start(mdata, ["GENE1"], model_dir=tiny["models"], out_dir=tmp_path, settings=exact) for _ in range(2)]
     for job in runs:
         job.thread.join(timeout=60)
     statuses = sorted(job.results[0].status for job in runs)

@@ -10,13 +10,13 @@ from captum.attr import IntegratedGradients
 from cell2net_core import data, model
 from cell2net_core.attribution import tf_attr
 from cell2net_core.errors import Cell2NetInputError
-from tests.conftest import make_model
+from cell2net_core.testing import random_model
 
 
 @pytest.fixture(scope="module")
 def case(tiny):
     inputs = data.gene_inputs(data.read_dataset(tiny["mdata"]), "GENE1")
-    return inputs, make_model(inputs, seed=2)
+    return inputs, random_model(inputs, seed=2)
 
 
 def tutorial_attr(module, inputs, *, n=12, n_steps=100, batch=2):

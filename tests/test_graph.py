@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from network_tables import random_table
 
 from cell2net_core.errors import Cell2NetInputError
 from cell2net_core.explore import compare, network
+from cell2net_core.testing import random_table
 
 
 def hand_table() -> pd.DataFrame:

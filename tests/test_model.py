@@ -8,7 +8,7 @@ import torch
 
 from cell2net_core import data, model
 from cell2net_core.errors import Cell2NetInputError
-from tests.conftest import make_model
+from cell2net_core.testing import random_model
 
 
 @pytest.fixture(scope="module")
@@ -17,7 +17,7 @@ def inputs(tiny):
 
 
 def test_state_dict_names_are_cell2nets(inputs):
-    names = set(make_model(inputs).state_dict())
+    names = set(random_model(inputs).state_dict())
     expected = {"seq_encoder.stem_conv.0.weight", "seq_encoder.stem_conv.0.bias"}
     for i in (0, 2, 4, 6):
         expected |= {f"seq_encoder.conv_tower.{i}.0.{p}" for p in ("weight", "bias")}
@@ -34,11 +34,11 @@ def test_state_dict_names_are_cell2nets(inputs):
     expected |= {f"fc.{i}.{p}" for i in (0, 4) for p in ("weight", "bias")}
     expected |= {f"fc.2.{p}" for p in ("weight", "bias", "running_mean", "running_var", "num_batches_tracked")}
     assert names == expected
-    assert make_model(inputs).fc[0].in_features == 17 * inputs.n_peaks + inputs.n_tfs + 2
+    assert random_model(inputs).fc[0].in_features == 17 * inputs.n_peaks + inputs.n_tfs + 2
 
 
 def test_shared_forward_equals_per_metacell_forward(inputs):
-    module = make_model(inputs)
+    module = random_model(inputs)
     t = model.to_tensors(inputs, torch.device("cpu"))
     n = inputs.n_metacells
     with torch.no_grad():
@@ -50,7 +50,7 @@ def test_shared_forward_equals_per_metacell_forward(inputs):
 
 
 def test_checkpoint_round_trip_is_plain_and_atomic(inputs, tmp_path):
-    module = make_model(inputs, seed=5)
+    module = random_model(inputs, seed=5)
     path = model.save_checkpoint(
         module, tmp_path / "G.pt", history={"epochs": {0: np.int64(0)}, "valid_corr": {0: np.float32(0.5)}}
     )
@@ -66,7 +66,7 @@ def test_checkpoint_round_trip_is_plain_and_atomic(inputs, tmp_path):
 def test_mismatch_names_both_numbers(tiny, inputs, tmp_path):
     other = data.gene_inputs(data.read_dataset(tiny["mdata"]), "GENE1")
     assert other.n_tfs != inputs.n_tfs
-    path = model.save_checkpoint(make_model(other), tmp_path / "GENE0.pt")
+    path = model.save_checkpoint(random_model(other), tmp_path / "GENE0.pt")
     with pytest.raises(Cell2NetInputError, match=f"n_tfs={other.n_tfs}.*n_tfs={inputs.n_tfs}"):
         model.load_checkpoint(path, inputs)
     with pytest.raises(Cell2NetInputError, match="n_covariates=2.*n_covariates=1"):

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from network_tables import random_table
 
 from cell2net_core.errors import Cell2NetInputError
 from cell2net_core.explore import compare, figures, network
+from cell2net_core.testing import random_table
 
 
 def gene_table() -> pd.DataFrame:

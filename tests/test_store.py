@@ -11,6 +11,9 @@ import pytest
 
 from cell2net_core import cli, data, files, pipeline, store
 from cell2net_core.errors import Cell2NetInputError
+from cell2net_core.settings import Settings
+
+CPU = Settings(device="cpu")
 
 
 @pytest.fixture
@@ -42,10 +45,9 @@ def test_command_writes_the_tutorial_layout_and_resumes(run, tiny, tmp_path, cap
 
 def test_regroup_needs_no_recomputation(tiny, tmp_path):
     mdata = data.read_dataset(tiny["mdata"])
-    first = pipeline.attribute_genes(mdata, ["GENE0"], model_dir=tiny["models"], out_dir=tmp_path, device="cpu")
-    res = pipeline.attribute_genes(
-        mdata, ["GENE0"], model_dir=tiny["models"], out_dir=tmp_path, groupby="cell_type", n_tfs=None, device="cpu"
-    )
+    first = pipeline.attribute_genes(mdata, ["GENE0"], model_dir=tiny["models"], out_dir=tmp_path, settings=CPU)
+    by_type = CPU.replace(groupby="cell_type", n_tfs=None)
+    res = pipeline.attribute_genes(mdata, ["GENE0"], model_dir=tiny["models"], out_dir=tmp_path, settings=by_type)
     assert res[0].status == "cached" and set(res[0].table["cell_type"]) == set(mdata.obs["cell_type"])
     np.testing.assert_array_equal(res[0].attribution.attr, first[0].attribution.attr)
 
@@ -69,7 +71,7 @@ def test_no_partial_file_after_failure_or_interrupt(tiny, tmp_path, monkeypatch)
 
     with pytest.raises(KeyboardInterrupt):
         pipeline.attribute_genes(
-            mdata, ["GENE0", "GENE1"], model_dir=tiny["models"], out_dir=tmp_path, device="cpu", progress=interrupt
+            mdata, ["GENE0", "GENE1"], model_dir=tiny["models"], out_dir=tmp_path, settings=CPU, progress=interrupt
         )
     assert sorted(p.name for p in tmp_path.glob("*.*") if not p.name.startswith(".")) == [
         "GENE0.csv", "GENE0.json", "GENE0.npy",
@@ -94,7 +96,7 @@ def test_two_sessions_compute_a_gene_once(tiny, tmp_path):
 
     def ask():
         results.extend(
-            pipeline.attribute_genes(mdata, ["GENE1"], model_dir=tiny["models"], out_dir=tmp_path, device="cpu")
+            pipeline.attribute_genes(mdata, ["GENE1"], model_dir=tiny["models"], out_dir=tmp_path, settings=CPU)
         )
 
     threads = [threading.Thread(target=ask) for _ in range(2)]
@@ -109,7 +111,7 @@ def test_two_sessions_compute_a_gene_once(tiny, tmp_path):
 def test_reads_a_tutorial_results_folder(tiny, tmp_path):
     out = tmp_path / "ours"
     mdata = data.read_dataset(tiny["mdata"])
-    pipeline.attribute_genes(mdata, ["GENE0", "GENE1"], model_dir=tiny["models"], out_dir=out, device="cpu")
+    pipeline.attribute_genes(mdata, ["GENE0", "GENE1"], model_dir=tiny["models"], out_dir=out, settings=CPU)
     tutorial = tmp_path / "tutorial"
     tutorial.mkdir()
     # the tutorial's consolidation: per-gene tables without our n_metacells, concatenated, default index
@@ -123,7 +125,7 @@ def test_reads_a_tutorial_results_folder(tiny, tmp_path):
     assert s.gene_table("GENE1")["gene"].eq("GENE1").all()
     # its .npy files without our .json load with the dataset's TF order
     shutil.copy(out / "GENE0.npy", tutorial / "GENE0.npy")
-    res = pipeline.attribute_genes(mdata, ["GENE0"], model_dir=tiny["models"], out_dir=tutorial, device="cpu")
+    res = pipeline.attribute_genes(mdata, ["GENE0"], model_dir=tiny["models"], out_dir=tutorial, settings=CPU)
     assert res[0].status == "cached" and res[0].attribution.tfs == data.gene_tfs(mdata, "GENE0")
 
 
@@ -139,11 +141,12 @@ def test_bad_results_files_are_named(tmp_path):
 
 def test_other_method_is_recomputed_and_stray_files_ignored(tiny, tmp_path):
     mdata = data.read_dataset(tiny["mdata"])
-    kw = {"model_dir": tiny["models"], "out_dir": tmp_path, "device": "cpu"}
-    assert pipeline.attribute_genes(mdata, ["GENE0"], method="exact", **kw)[0].status == "computed"
-    assert pipeline.attribute_genes(mdata, ["GENE0"], method="exact", **kw)[0].status == "cached"
-    assert pipeline.attribute_genes(mdata, ["GENE0"], method="captum", **kw)[0].status == "computed"
-    assert pipeline.attribute_genes(mdata, ["GENE0"], method="captum", n_steps=50, **kw)[0].status == "computed"
+    kw = {"model_dir": tiny["models"], "out_dir": tmp_path}
+    exact = CPU.replace(method="exact")
+    assert pipeline.attribute_genes(mdata, ["GENE0"], settings=exact, **kw)[0].status == "computed"
+    assert pipeline.attribute_genes(mdata, ["GENE0"], settings=exact, **kw)[0].status == "cached"
+    assert pipeline.attribute_genes(mdata, ["GENE0"], settings=CPU, **kw)[0].status == "computed"
+    assert pipeline.attribute_genes(mdata, ["GENE0"], settings=CPU.replace(n_steps=50), **kw)[0].status == "computed"
     assert store.ResultStore(tmp_path).meta("GENE0")["n_steps"] == 50
     (tmp_path / "notes.csv").write_text("a,b\n1,2\n")
     s = store.ResultStore(tmp_path)

@@ -15,9 +15,9 @@ import pandas as pd
 import streamlit as st
 
 from cell2net_core import data
+from cell2net_core.aggregate import regroup
 from cell2net_core.errors import Cell2NetInputError
 from cell2net_core.explore import network
-from cell2net_core.pipeline import regroup
 from cell2net_core.store import ResultStore
 
 _DEMO_LOCK = threading.Lock()

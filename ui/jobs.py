@@ -5,12 +5,12 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import mudata as md
 
 from cell2net_core.errors import Cell2NetInputError
 from cell2net_core.pipeline import GeneResult, attribute_genes
+from cell2net_core.settings import Settings
 
 
 @dataclass
@@ -34,25 +34,20 @@ class Job:
         done = index if fraction >= 1.0 and index > 0 else index + fraction
         self.overall = max(self.overall, min(done / max(n_genes, 1), 1.0))
 
-    @property
-    def running(self) -> bool:
-        """Whether the thread is still working."""
-        return not self.done
-
     def stopped_early(self) -> bool:
         """Whether a stop request left genes undone."""
         return self.stop.is_set() and len(self.results) < len(self.genes)
 
 
-def start(mdata: md.MuData, genes: list[str], *, model_dir: Path, out_dir: Path, **options: Any) -> Job:
-    """Start attributing ``genes`` in a daemon thread; options go to ``attribute_genes``."""
+def start(mdata: md.MuData, genes: list[str], *, model_dir: Path, out_dir: Path, settings: Settings) -> Job:
+    """Start attributing ``genes`` with ``settings`` in a daemon thread."""
     job = Job(genes=list(genes))
 
     def work() -> None:
         try:
             job.results = attribute_genes(
                 mdata, job.genes, model_dir=model_dir, out_dir=out_dir,
-                progress=job.progress, should_stop=job.stop.is_set, **options,
+                settings=settings, progress=job.progress, should_stop=job.stop.is_set,
             )
         except Cell2NetInputError as e:
             job.error = str(e)

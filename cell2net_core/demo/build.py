@@ -16,7 +16,6 @@ Layout of a demo folder::
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import fcntl
 import json
@@ -36,6 +35,7 @@ from pathlib import Path
 import torch
 
 from ..errors import Cell2NetInputError
+from ..settings import Settings
 
 __all__ = ["DemoPaths", "default_demo_dir", "demo_paths", "build_demo", "ensure_demo", "is_complete"]
 
@@ -43,8 +43,9 @@ DEMO_VERSION = "demo-v3"
 ENV_VAR = "CELL2NET_DEMO_DIR"
 DEMO_EPOCHS = 20
 DEMO_LR = 3e-3
-DEMO_METHOD = "exact"  # Integrated Gradients in closed form: the integral captum approximates, 40x faster
-DEMO_RANK_BY = "abs"  # keep the planted repressors (negative mean) in the demo's tables and network
+#: exact: Integrated Gradients in closed form (the integral captum approximates, 40x faster);
+#: abs: keep the planted repressors (negative mean) in the demo's tables and network.
+DEMO_SETTINGS = Settings(method="exact", rank_by="abs", device="cpu")
 Progress = Callable[[float, str], None]
 
 
@@ -211,7 +212,7 @@ def _build_into(
     torch.set_num_threads(1)  # reproducible sums; the head is small
     try:
         results = attribute_genes(mdata, genes, model_dir=paths.model_dir, out_dir=paths.results,
-                                  method=DEMO_METHOD, rank_by=DEMO_RANK_BY, device="cpu", progress=step)  # fmt: skip
+                                  settings=DEMO_SETTINGS, progress=step)  # fmt: skip
     finally:
         torch.set_num_threads(threads)
     failed = [r for r in results if r.status == "failed"]
@@ -332,20 +333,3 @@ def ensure_demo(*, progress: Progress | None = None) -> DemoPaths:
     _report(progress, 1.0, "demo ready")
     return demo_paths(root)
 
-
-def main(args: argparse.Namespace) -> int:
-    """``python -m cell2net_core demo``: build a demo folder and print where its parts are."""
-    import sys
-
-    last = [-1]
-
-    def progress(fraction: float, message: str) -> None:
-        pct = int(fraction * 100)
-        if pct // 5 != last[0] // 5 or fraction >= 1.0:
-            last[0] = pct
-            print(f"[{pct:3d}%] {message}", file=sys.stderr, flush=True)
-
-    paths = build_demo(args.out, seed=args.seed, n_metacells=args.metacells, n_genes=args.genes, n_tfs=args.tfs,
-                       epochs=args.epochs, progress=progress)  # fmt: skip
-    print(f"dataset  {paths.mdata}\nmodels   {paths.model_dir}\nresults  {paths.results}\ntruth    {paths.truth}")
-    return 0

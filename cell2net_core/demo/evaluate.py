@@ -13,7 +13,6 @@ not the top-10 tables, which drop every negative mean:
 
 from __future__ import annotations
 
-import argparse
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -169,20 +168,3 @@ def evaluate(truth: pd.DataFrame, results: str | os.PathLike, *, groups: pd.Seri
     auprc = average_precision(pairs["score"].to_numpy(), pairs["planted"].to_numpy())
     return Evaluation(edges=edges, pairs=pairs, top=top, auprc=auprc)
 
-
-def main(args: argparse.Namespace) -> int:
-    """``python -m cell2net_core evaluate``: print recovery per sign, AUPRC and a headline last."""
-    import mudata as md
-
-    truth = read_truth(args.truth)
-    mdata_path = Path(args.mdata) if args.mdata else Path(args.truth).with_name("mdata.h5mu")
-    if not mdata_path.is_file():
-        msg = f"Dataset {str(mdata_path)!r} does not exist; pass --mdata (the .h5mu the results came from)."
-        raise Cell2NetInputError(msg)
-    obs = md.read_h5mu(mdata_path).obs
-    if args.groupby not in obs.columns:
-        msg = f"{str(mdata_path)!r}: obs has no column {args.groupby!r}; choose one of {list(obs.columns)}."
-        raise Cell2NetInputError(msg)
-    ev = evaluate(truth, args.results, groups=obs[args.groupby], top=args.top)
-    print("\n".join(ev.report(groupby=args.groupby)))
-    return 0

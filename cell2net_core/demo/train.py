@@ -8,12 +8,10 @@ sequences are encoded once per batch (:meth:`forward_shared`), not once per meta
 
 from __future__ import annotations
 
-import argparse
 import copy
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import mudata as md
 import numpy as np
@@ -221,24 +219,3 @@ def train_inputs(
         best_epoch=int(best["epoch"]), best_valid_corr=float(best["corr"]), seconds=time.perf_counter() - start,
     )  # fmt: skip
 
-
-def main(args: argparse.Namespace) -> int:
-    """``python -m cell2net_core train``: one line per gene (gene, best epoch, valid Spearman, seconds)."""
-    from ..data import genes_with_peaks, read_dataset
-    from ..model import save_checkpoint
-
-    mdata = read_dataset(args.mdata)
-    known = genes_with_peaks(mdata)
-    genes = args.genes or known
-    unknown = [g for g in genes if g not in known]
-    if unknown:
-        msg = f"gene(s) {unknown[:5]} have no peaks in {args.mdata!r} (uns['peak_to_gene'])."
-        raise Cell2NetInputError(msg)
-    out = Path(args.out)
-    print("gene\tbest_epoch\tvalid_spearman\tseconds", flush=True)
-    for i, gene in enumerate(genes):
-        r = train(mdata, gene, covariates=args.covariates, max_epochs=args.epochs, batch_size=args.batch_size,
-                  lr=args.lr, seed=args.seed + i, device=args.device)  # fmt: skip
-        save_checkpoint(r.module, out / f"{gene}.pt", history=r.history, results=r.results)
-        print(f"{gene}\t{r.best_epoch}\t{r.best_valid_corr:.3f}\t{r.seconds:.2f}", flush=True)
-    return 0
