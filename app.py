@@ -8,6 +8,9 @@ from ui import source, state
 
 st.set_page_config(page_title="Cell2Net Explorer", page_icon=":material/hub:", layout="wide")
 
+# Pages live in app_pages/, not pages/: a pages/ folder beside app.py makes Streamlit run a page
+# opened by its URL without app.py (so without the sidebar and the data context) until some
+# session has called st.navigation.
 pages = [
     st.Page("app_pages/home.py", title="Overview", icon=":material/home:", default=True),
     st.Page("app_pages/attribution.py", title="Gene attribution", icon=":material/bar_chart:"),
@@ -16,6 +19,7 @@ pages = [
     st.Page("app_pages/compare.py", title="Compare groups", icon=":material/compare_arrows:"),
 ]
 page = st.navigation(pages)
+state.init_state()
 source.sidebar(source.pick_paths_from_env())
 st.sidebar.radio(
     "Chart download format", ["png", "svg"], key=state.IMAGE_FMT, horizontal=True, format_func=str.upper

@@ -49,8 +49,8 @@ with st.expander("Settings", expanded=False):
         groupby = c1.selectbox("Grouping column", ["as stored"], disabled=True, key=state.GROUPBY)
     method = c2.selectbox("Method", list(attribution.METHODS), key=state.METHOD,
                           help="captum: Integrated Gradients as in the tutorial; exact: closed-form integral.")
-    n_steps = c3.number_input("n_steps", 4, 1000, 100, step=10, key=state.N_STEPS, disabled=method == "exact")
-    n_tfs = c4.number_input("TFs per group", 1, 200, 10, key=state.N_TFS)
+    n_steps = c3.number_input("n_steps", 4, 1000, step=10, key=state.N_STEPS, disabled=method == "exact")
+    n_tfs = c4.number_input("TFs per group", 1, 200, key=state.N_TFS)
     rank_by = c5.radio("Rank TFs by", list(RANK_BY), key=state.RANK_BY,
                        format_func={"mean": "mean (tutorial)", "abs": "|mean| (keeps repressors)"}.get)
 
@@ -110,5 +110,6 @@ for gene, tab in zip(shown, st.tabs(shown[:MAX_SHOWN]), strict=False):
         table = cache.gene_table(
             ctx.results, gene, mdata_path=ctx.mdata_path, groupby=groupby, n_tfs=int(n_tfs), rank_by=rank_by
         )
-        chart(figures.tf_bars(table, gene, grouped=grouped == "grouped"), name=f"{gene}_tf_bars", key=f"bars_{gene}")
-        chart(figures.tf_heatmap(table, gene), name=f"{gene}_tf_heatmap", key=f"heat_{gene}")
+        bars = figures.tf_bars(table, gene, grouped=grouped == "grouped")
+        chart(bars, name=f"{gene}_tf_bars", key=state.tf_bars_key(gene))
+        chart(figures.tf_heatmap(table, gene), name=f"{gene}_tf_heatmap", key=state.tf_heatmap_key(gene))

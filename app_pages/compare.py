@@ -20,7 +20,7 @@ c1, c2, c3, c4 = st.columns(4)
 a = c1.multiselect(f"Group A ({group})", groups, default=groups[:1], key=state.CMP_A)
 b = c2.multiselect(f"Group B ({group})", groups, default=groups[1:2], key=state.CMP_B)
 gene = c3.selectbox("Gene", [ALL, *sorted(table["gene"].unique())], key=state.CMP_GENE)
-top = c4.number_input("TFs shown", 5, 200, 20, key=state.CMP_TOP)
+top = c4.number_input("TFs shown", 5, 200, key=state.CMP_TOP)
 if not a or not b:
     st.warning("Choose at least one group on each side.")
     st.stop()
@@ -31,7 +31,7 @@ with guard():
     activity_fig = figures.activity_heatmap(activity, top=int(top))
 left, right = st.columns(2)
 with left:
-    chart(figures.compare_bars(diff, label_a, label_b, top=int(top)), name="compare_groups", key="cmp_bars")
+    chart(figures.compare_bars(diff, label_a, label_b, top=int(top)), name="compare_groups", key=state.CMP_BARS)
     st.dataframe(diff.head(int(top)).rename(columns={"attr_a": label_a, "attr_b": label_b}), hide_index=True)
 with right:
-    chart(activity_fig, name="tf_activity", key="cmp_activity")
+    chart(activity_fig, name="tf_activity", key=state.CMP_ACTIVITY)

@@ -20,9 +20,9 @@ with st.expander("Filters", expanded=True):
     genes = c2.multiselect("Target genes", sorted(table["gene"].unique()), key=state.NET_GENES, placeholder="all")
     tfs = c3.multiselect("TFs", sorted(table["tf"].unique()), key=state.NET_TFS, placeholder="all")
     c4, c5, c6 = st.columns(3)
-    top_k = c4.number_input("Top-k TFs per gene and group (0 = all)", 0, 500, 3, key=state.NET_TOP_K)
+    top_k = c4.number_input("Top-k TFs per gene and group (0 = all)", 0, 500, key=state.NET_TOP_K)
     clamp_state(state.NET_MIN_ABS, 0.0, max_abs)
-    min_abs = c5.slider("|mean attribution| at least", 0.0, max_abs, 0.0, key=state.NET_MIN_ABS,
+    min_abs = c5.slider("|mean attribution| at least", 0.0, max_abs, key=state.NET_MIN_ABS,
                         step=max_abs / 200 or 0.01, format="%.4g")
     sign = c6.radio("Sign", list(network.SIGNS), horizontal=True, key=state.NET_SIGN,
                     format_func={"all": "all", "positive": "activation", "negative": "repression"}.get)
@@ -53,7 +53,7 @@ if picked and picked != st.session_state.get(state.NET_LAST_SELECTION):
     st.session_state[state.NET_LAST_SELECTION] = picked
     st.session_state[state.NET_FOCUS] = [n for n in picked if n in pos]
 nodes = sorted(pos)
-st.session_state[state.NET_FOCUS] = [n for n in st.session_state.get(state.NET_FOCUS, []) if n in pos]
+st.session_state[state.NET_FOCUS] = [n for n in st.session_state[state.NET_FOCUS] if n in pos]
 focus = st.multiselect("Focus on nodes (or click / lasso them in the graph)", nodes, key=state.NET_FOCUS)
 
 left, right = st.columns([3, 1])

@@ -38,9 +38,8 @@ with st.expander("Filters", expanded=True):
     sign = c6.radio("Sign", list(network.SIGNS), horizontal=True, key=state.TAB_SIGN,
                     format_func={"all": "all", "positive": "activation", "negative": "repression"}.get)
     c7, c8 = st.columns(2)
-    sort_by = c7.selectbox("Sort by", list(table.columns), key=state.TAB_SORT,
-                           index=list(table.columns).index("mean_attr"))
-    ascending = c8.toggle("Ascending", value=False, key=state.TAB_ASCENDING)
+    sort_by = c7.selectbox("Sort by", list(table.columns), key=state.TAB_SORT)
+    ascending = c8.toggle("Ascending", key=state.TAB_ASCENDING)
 
 with guard():
     shown = network.filter_edges(
@@ -56,7 +55,7 @@ if shown.empty:
 st.dataframe(shown, hide_index=True, height=480)
 st.download_button(
     f"Download these {len(shown):,} rows (CSV)", shown.to_csv(index=False), file_name="tf_to_gene_filtered.csv",
-    mime="text/csv", key="table_download_csv", icon=":material/download:",
+    mime="text/csv", key=state.TABLE_DOWNLOAD_CSV, icon=":material/download:",
 )
 st.subheader("Export as a network")
 export_buttons(shown, page="table", name="tf_gene_network")

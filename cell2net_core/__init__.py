@@ -1,1 +1,58 @@
-"""Cell2Net Explorer core: read cell2net datasets and checkpoints, attribute TFs, build networks."""
+"""Cell2Net Explorer core: read cell2net datasets and checkpoints, attribute TFs, build networks.
+
+The attribution path, one module per step (data flows one way)::
+
+    data         read_dataset, validate_dataset, gene_inputs      dataset -> one gene's inputs
+    model        load_checkpoint, save_checkpoint, predict        cell2net's checkpoints
+    attribution  tf_attr                                          inputs -> per-metacell attributions
+    aggregate    tf_to_gene, regroup                              attributions -> TF -> gene table
+    store        ResultStore, read_network_table                  the results folder
+    pipeline     attribute_genes                                  the resumable loop over genes
+    settings     Settings                                         what defines one computation
+
+``explore`` builds networks, comparisons, figures and exports from the tables; ``demo`` makes
+the embedded demo; ``testing`` makes random data for tests; ``cli`` is ``python -m cell2net_core``.
+
+Examples
+--------
+>>> import cell2net_core as c2n
+>>> mdata = c2n.testing.random_dataset(n_metacells=16)
+>>> inputs = c2n.gene_inputs(mdata, "GENE0")
+>>> attribution = c2n.tf_attr(c2n.testing.random_model(inputs), inputs, method="exact", device="cpu")
+>>> c2n.regroup(attribution, mdata, n_tfs=2).columns.tolist()
+['tf', 'gene', 'cell_type_v2', 'mean_attr', 'std_attr', 'n_metacells']
+"""
+
+from . import testing
+from .aggregate import regroup, tf_to_gene
+from .attribution import Attribution, tf_attr
+from .data import GeneInputs, gene_inputs, gene_tfs, group_labels, read_dataset, validate_dataset
+from .errors import Cell2NetInputError
+from .model import load_checkpoint, predict, save_checkpoint
+from .pipeline import GeneResult, attribute_gene, attribute_genes
+from .settings import Settings
+from .store import ResultStore, read_network_table
+
+__all__ = [
+    "Attribution",
+    "Cell2NetInputError",
+    "GeneInputs",
+    "GeneResult",
+    "ResultStore",
+    "Settings",
+    "attribute_gene",
+    "attribute_genes",
+    "gene_inputs",
+    "gene_tfs",
+    "group_labels",
+    "load_checkpoint",
+    "predict",
+    "read_dataset",
+    "read_network_table",
+    "regroup",
+    "save_checkpoint",
+    "testing",
+    "tf_attr",
+    "tf_to_gene",
+    "validate_dataset",
+]

@@ -63,10 +63,10 @@ def tf_to_gene(
 
     Examples
     --------
-    >>> attr = np.array([[1.0, -3.0], [3.0, -1.0]])
+    >>> attr = np.array([[1.0, -4.0], [3.0, -2.0]])
     >>> t = tf_to_gene(attr, ["B", "B"], gene="G", tfs=["A", "R"], n_tfs=1, rank_by="abs")
     >>> t[["tf", "mean_attr"]].values.tolist()
-    [['R', -2.0]]
+    [['R', -3.0]]
     """
     attr = np.asarray(attr)
     tfs = list(tfs)
@@ -155,7 +155,7 @@ def regroup(
     >>> from cell2net_core.testing import random_attribution, random_dataset
     >>> mdata = random_dataset(n_metacells=20, seed=0)
     >>> table = regroup(random_attribution(mdata, "GENE0"), mdata, groupby="cell_type_v2", n_tfs=2)
-    >>> table.groupby("cell_type_v2").size().max()
+    >>> int(table.groupby("cell_type_v2").size().max())
     2
     """
     labels = pd.Series(group_labels(mdata, groupby), index=mdata.obs_names.astype(str))

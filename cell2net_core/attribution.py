@@ -26,14 +26,15 @@ from .data import GeneInputs
 from .errors import Cell2NetInputError
 from .model import PeaksTF2GeneExpressionPoisson, peak_embedding, resolve_device, to_tensors
 
-__all__ = ["Attribution", "tf_attr", "METHODS"]
+__all__ = ["Attribution", "METHODS", "default_batch_size", "run_batched", "tf_attr"]
 
 METHODS = ("captum", "exact")
 _PATH_VALUES = 2**25
+_EXACT_BATCH = 4096
 Progress = Callable[[int, int], None]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Attribution:
     """TF attributions of one gene.
 
@@ -52,6 +53,13 @@ class Attribution:
         Column and row labels.
     method, n_steps
         How it was computed.
+
+    Examples
+    --------
+    >>> from cell2net_core.testing import random_attribution, random_dataset
+    >>> res = random_attribution(random_dataset(n_metacells=8), "GENE0")
+    >>> res.method, res.attr.shape[0], res.max_relative_gap() < 1e-9
+    ('exact', 8, True)
     """
 
     gene: str
@@ -107,6 +115,30 @@ def _head_parts(
     return x[:, : cut.start], x[:, cut], x[:, cut.stop :]
 
 
+def run_batched(
+    fn: Callable[[slice], torch.Tensor], n: int, *, batch_size: int, progress: Progress | None = None
+) -> torch.Tensor:
+    """``fn`` over consecutive row slices of ``batch_size`` (the last may be shorter), concatenated.
+
+    ``progress(done, n)`` is called after each batch.
+
+    Examples
+    --------
+    >>> x = torch.arange(5.0)
+    >>> run_batched(lambda sl: x[sl] * 2, 5, batch_size=2)
+    tensor([0., 2., 4., 6., 8.])
+    """
+    if batch_size < 1:
+        msg = f"batch_size must be at least 1; got {batch_size}."
+        raise Cell2NetInputError(msg)
+    parts = []
+    for start in range(0, n, batch_size):
+        parts.append(fn(slice(start, start + batch_size)))
+        if progress is not None:
+            progress(min(start + batch_size, n), n)
+    return torch.cat(parts) if parts else torch.empty(0)
+
+
 def _captum(
     head: _Head,
     offset: torch.Tensor,
@@ -118,15 +150,13 @@ def _captum(
     progress: Progress | None,
 ) -> torch.Tensor:
     ig = IntegratedGradients(head, multiply_by_inputs=multiply_by_inputs)
-    n, parts = len(tf_exp), []
-    for i in range(0, n, batch_size):
-        sl = slice(i, i + batch_size)
+
+    def batch(sl: slice) -> torch.Tensor:
         x = tf_exp[sl].detach().clone().requires_grad_()
         attr = ig.attribute(x, baselines=torch.zeros_like(x), additional_forward_args=(offset[sl],), n_steps=n_steps)
-        parts.append(attr.detach())
-        if progress is not None:
-            progress(min(i + batch_size, n), n)
-    return torch.cat(parts)
+        return attr.detach()
+
+    return run_batched(batch, len(tf_exp), batch_size=batch_size, progress=progress)
 
 
 def _affine_after_relu(fc: nn.Sequential) -> tuple[torch.Tensor, torch.Tensor]:
@@ -150,18 +180,17 @@ def _exact(
     """Closed-form path integral, float64: each hidden unit is live on a known share of the path."""
     w_tf = module.fc[0].weight.double()[:, module.tf_slice]  # (32, T)
     v, _ = _affine_after_relu(module.fc)
-    n, parts = len(tf_exp), []
-    for i in range(0, n, batch_size):
-        t, a = tf_exp[i : i + batch_size].double(), offset[i : i + batch_size]
+
+    def batch(sl: slice) -> torch.Tensor:
+        t, a = tf_exp[sl].double(), offset[sl]
         s = t @ w_tf.T  # slope of each hidden unit along the path, (B, 32)
         # share of alpha in [0, 1] where a + alpha * s > 0
         root = (-a / torch.where(s != 0, s, torch.ones_like(s))).clamp(0.0, 1.0)
         frac = torch.where(s > 0, 1.0 - root, torch.where(s < 0, root, (a > 0).double()))
         grad = (frac * v) @ w_tf  # mean gradient along the path, (B, T)
-        parts.append(grad * t if multiply_by_inputs else grad)
-        if progress is not None:
-            progress(min(i + batch_size, n), n)
-    return torch.cat(parts)
+        return grad * t if multiply_by_inputs else grad
+
+    return run_batched(batch, len(tf_exp), batch_size=batch_size, progress=progress)
 
 
 def _head_value(module: PeaksTF2GeneExpressionPoisson, offset: torch.Tensor, tf_exp: torch.Tensor) -> torch.Tensor:
@@ -199,8 +228,8 @@ def tf_attr(
     multiply_by_inputs
         Multiply the path-averaged gradient by ``tf_exp - 0`` (the tutorial's choice).
     batch_size
-        Metacells per captum batch (each runs ``n_steps`` points through the head); by
-        default as many as keep about 2**25 values of the path in memory at once.
+        Metacells per batch (a captum batch runs ``n_steps`` points through the head); by
+        default :func:`default_batch_size`. Batched and unbatched results agree.
     device
         ``"auto"`` (CUDA when present), ``"cpu"`` or ``"cuda"``.
     progress
@@ -208,54 +237,24 @@ def tf_attr(
 
     Examples
     --------
-    >>> res = tf_attr(module, x, method="exact")  # doctest: +SKIP
-    >>> res.attr.shape  # doctest: +SKIP
-    (1000, 35)
+    >>> from cell2net_core.data import gene_inputs
+    >>> from cell2net_core.testing import random_dataset, random_model
+    >>> inputs = gene_inputs(random_dataset(n_metacells=12), "GENE0")
+    >>> res = tf_attr(random_model(inputs), inputs, method="exact", device="cpu")
+    >>> res.attr.shape == (12, inputs.n_tfs)
+    True
     """
-    if module.training:
-        msg = (
-            "The module is in train mode: BatchNorm would use batch statistics (meaningless attributions) "
-            "and overwrite its running statistics. Call module.eval() first."
-        )
-        raise Cell2NetInputError(msg)
-    if method not in METHODS:
-        msg = f"method {method!r} is not one of {METHODS}."
-        raise Cell2NetInputError(msg)
-    if batch_size is None and n_steps >= 1:  # bound the path held at once to about 2**25 values (~128 MB)
-        batch_size = max(1, _PATH_VALUES // (n_steps * (inputs.n_tfs + module.fc[0].out_features)))
-    if n_steps < 1 or batch_size is None or batch_size < 1:
-        msg = f"n_steps ({n_steps}) and batch_size ({batch_size}) must be at least 1."
-        raise Cell2NetInputError(msg)
-    if module.n_tfs != inputs.n_tfs or module.n_peaks != inputs.n_peaks:
-        msg = (
-            f"Gene {inputs.gene!r}: the module has {module.n_peaks} peaks and {module.n_tfs} TFs, "
-            f"the inputs {inputs.n_peaks} peaks and {inputs.n_tfs} TFs."
-        )
-        raise Cell2NetInputError(msg)
+    batch_size = _check(module, inputs, method=method, n_steps=n_steps, batch_size=batch_size)
     dev = resolve_device(device)
     module = module.to(dev)
     before, tf_exp, after = _head_parts(module, inputs, dev)
     offset = _offset(module, before, after)
+    options = {"multiply_by_inputs": multiply_by_inputs, "batch_size": batch_size, "progress": progress}
     if method == "captum":
         with torch.enable_grad():
-            attr = _captum(
-                _Head(module),
-                offset.float(),
-                tf_exp,
-                n_steps=n_steps,
-                multiply_by_inputs=multiply_by_inputs,
-                batch_size=batch_size,
-                progress=progress,
-            )
+            attr = _captum(_Head(module), offset.float(), tf_exp, n_steps=n_steps, **options)
     else:
-        attr = _exact(
-            module,
-            offset,
-            tf_exp,
-            multiply_by_inputs=multiply_by_inputs,
-            batch_size=4096,
-            progress=progress,
-        )
+        attr = _exact(module, offset, tf_exp, **options)
     delta = _head_value(module, offset, tf_exp) - _head_value(module, offset, torch.zeros_like(tf_exp))
     total = attr.double() if multiply_by_inputs else attr.double() * tf_exp.double()
     gap = total.sum(dim=1) - delta
@@ -269,3 +268,46 @@ def tf_attr(
         method=method,
         n_steps=n_steps if method == "captum" else None,
     )
+
+
+def default_batch_size(module: PeaksTF2GeneExpressionPoisson, *, method: str, n_steps: int) -> int:
+    """Metacells per batch: exact 4096; captum as many as keep about 2**25 path values (~128 MB) at once.
+
+    Examples
+    --------
+    >>> from cell2net_core.testing import random_dataset, random_model
+    >>> from cell2net_core.data import gene_inputs
+    >>> module = random_model(gene_inputs(random_dataset(n_metacells=8), "GENE0"))
+    >>> default_batch_size(module, method="exact", n_steps=100)
+    4096
+    """
+    if method == "exact":
+        return _EXACT_BATCH
+    return max(1, _PATH_VALUES // (max(n_steps, 1) * (module.n_tfs + module.fc[0].out_features)))
+
+
+def _check(
+    module: PeaksTF2GeneExpressionPoisson, inputs: GeneInputs, *, method: str, n_steps: int, batch_size: int | None
+) -> int:
+    """Refuse what cannot give meaningful attributions; returns the batch size to use."""
+    if module.training:
+        msg = (
+            "The module is in train mode: BatchNorm would use batch statistics (meaningless attributions) "
+            "and overwrite its running statistics. Call module.eval() first."
+        )
+        raise Cell2NetInputError(msg)
+    if method not in METHODS:
+        msg = f"method {method!r} is not one of {METHODS}."
+        raise Cell2NetInputError(msg)
+    if batch_size is None:
+        batch_size = default_batch_size(module, method=method, n_steps=n_steps)
+    if n_steps < 1 or batch_size < 1:
+        msg = f"n_steps ({n_steps}) and batch_size ({batch_size}) must be at least 1."
+        raise Cell2NetInputError(msg)
+    if module.n_tfs != inputs.n_tfs or module.n_peaks != inputs.n_peaks:
+        msg = (
+            f"Gene {inputs.gene!r}: the module has {module.n_peaks} peaks and {module.n_tfs} TFs, "
+            f"the inputs {inputs.n_peaks} peaks and {inputs.n_tfs} TFs."
+        )
+        raise Cell2NetInputError(msg)
+    return batch_size

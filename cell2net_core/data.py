@@ -45,7 +45,7 @@ _P2G_COLUMNS = ("gene", "peak", "distance")
 md.set_options(pull_on_update=False)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class GeneInputs:
     """Everything one gene's model takes, for every metacell.
 
@@ -68,6 +68,13 @@ class GeneInputs:
         ``(N, C)`` covariate values.
     target
         ``(N,)`` raw counts of the gene.
+
+    Examples
+    --------
+    >>> from cell2net_core.testing import random_dataset
+    >>> x = gene_inputs(random_dataset(n_metacells=8, n_peaks=3), "GENE0")
+    >>> x.n_metacells, x.n_peaks
+    (8, 3)
     """
 
     gene: str
@@ -116,7 +123,12 @@ def read_dataset(path: str | os.PathLike) -> md.MuData:
 
     Examples
     --------
-    >>> mdata = read_dataset("demo/mdata.h5mu")  # doctest: +SKIP
+    >>> import tempfile
+    >>> from cell2net_core.testing import random_dataset
+    >>> path = f"{tempfile.mkdtemp()}/mdata.h5mu"
+    >>> random_dataset(n_metacells=8).write(path)
+    >>> read_dataset(path).n_obs
+    8
     """
     path = Path(path)
     if not path.is_file():
@@ -142,9 +154,21 @@ def validate_dataset(mdata: md.MuData) -> None:
 
     Per-gene checks (sequences, counts, TFs) happen in :func:`gene_inputs`.
 
+    Parameters
+    ----------
+    mdata
+        The dataset, as :func:`read_dataset` returns it.
+
     Examples
     --------
-    >>> validate_dataset(mdata)  # doctest: +SKIP
+    >>> from cell2net_core.testing import random_dataset
+    >>> mdata = random_dataset(n_metacells=8)
+    >>> validate_dataset(mdata)  # passes silently
+    >>> del mdata.uns["peak_to_gene"]
+    >>> validate_dataset(mdata)
+    Traceback (most recent call last):
+    ...
+    cell2net_core.errors.Cell2NetInputError: ...peak_to_gene...
     """
     src = _source(mdata)
     for mod in ("rna", "atac"):
@@ -198,8 +222,12 @@ def genes_with_models(mdata: md.MuData, model_dir: str | os.PathLike) -> list[st
 
     Examples
     --------
-    >>> genes_with_models(mdata, "demo/model")  # doctest: +SKIP
-    ['MS4A1', 'CD79A']
+    >>> import pathlib, tempfile
+    >>> from cell2net_core.testing import random_dataset
+    >>> models = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (models / "GENE1.pt").write_bytes(b"")
+    >>> genes_with_models(random_dataset(n_metacells=8), models)
+    ['GENE1']
     """
     model_dir = Path(model_dir)
     if not model_dir.is_dir():
@@ -223,6 +251,20 @@ def gene_tfs(mdata: md.MuData, gene: str) -> list[str]:
 
     ``rna.uns["gene_tf"].loc[gene]`` columns that are not 0; in older files every
     ``rna.var["is_tf"]`` gene except the gene itself.
+
+    Parameters
+    ----------
+    mdata
+        The dataset.
+    gene
+        Target gene (a row of ``rna.uns["gene_tf"]``).
+
+    Examples
+    --------
+    >>> from cell2net_core.testing import random_dataset
+    >>> mdata = random_dataset(n_metacells=8, n_tfs=4, legacy_is_tf=True)
+    >>> gene_tfs(mdata, "GENE0")
+    ['TF0', 'TF1', 'TF2', 'TF3']
     """
     src = _source(mdata)
     gene_tf = mdata["rna"].uns.get("gene_tf")
@@ -319,9 +361,10 @@ def gene_inputs(
 
     Examples
     --------
-    >>> x = gene_inputs(mdata, "MS4A1")  # doctest: +SKIP
-    >>> x.peak_seq.shape, x.tf_exp.shape  # doctest: +SKIP
-    ((12, 256, 4), (1000, 35))
+    >>> from cell2net_core.testing import random_dataset
+    >>> x = gene_inputs(random_dataset(n_metacells=8, n_peaks=4), "GENE0")
+    >>> x.peak_seq.shape, x.tf_exp.shape[0]
+    ((4, 256, 4), 8)
     """
     src = _source(mdata)
     p2g = mdata.uns["peak_to_gene"]
@@ -376,10 +419,18 @@ def gene_inputs(
 def group_labels(mdata: md.MuData, groupby: str) -> np.ndarray:
     """Labels of an ``obs`` grouping column as strings, one per metacell.
 
+    Parameters
+    ----------
+    mdata
+        The dataset.
+    groupby
+        An ``obs`` column (missing values or a column of only missing values are refused).
+
     Examples
     --------
-    >>> group_labels(mdata, "cell_type_v2")[:2]  # doctest: +SKIP
-    array(['B cell', 'NK'], dtype=object)
+    >>> from cell2net_core.testing import random_dataset
+    >>> group_labels(random_dataset(n_metacells=8), "cell_type_v2")[:2].tolist()
+    ['B cell', 'Effector T']
     """
     if groupby not in mdata.obs.columns:
         msg = (

@@ -32,7 +32,6 @@ __all__ = [
 ]
 
 N_FILTERS: tuple[int, ...] = (64, 32, 32, 16)
-CHECKPOINT_KEYS = ("model_state_dict", "module_summary", "history", "results")
 
 
 class SeqEncoder(nn.Module):
@@ -250,9 +249,24 @@ def load_checkpoint(
     Raises :class:`Cell2NetInputError` naming both numbers when the file and the
     dataset disagree on peaks, TFs or covariates.
 
+    Parameters
+    ----------
+    path
+        The checkpoint, read with ``torch.load(weights_only=True)`` only.
+    inputs
+        The gene's inputs (:func:`~cell2net_core.data.gene_inputs`), to check the sizes.
+    device
+        ``"auto"`` (CUDA when present), ``"cpu"`` or ``"cuda"``.
+
     Examples
     --------
-    >>> module = load_checkpoint("demo/model/MS4A1.pt", x)  # doctest: +SKIP
+    >>> import tempfile
+    >>> from cell2net_core.data import gene_inputs
+    >>> from cell2net_core.testing import random_dataset, random_model
+    >>> x = gene_inputs(random_dataset(n_metacells=8), "GENE0")
+    >>> path = save_checkpoint(random_model(x), f"{tempfile.mkdtemp()}/GENE0.pt")
+    >>> load_checkpoint(path, x, device="cpu").training
+    False
     """
     path = Path(path)
     ckpt = _read_checkpoint(path)
@@ -306,9 +320,23 @@ def save_checkpoint(
 ) -> Path:
     """Write a checkpoint in cell2net's format, atomically (temporary file, then rename).
 
+    Parameters
+    ----------
+    module
+        The gene's model.
+    path
+        Where to write ``<GENE>.pt`` (folders are created).
+    history, results
+        Training history and the best epoch's predictions, stored as cell2net stores them.
+
     Examples
     --------
-    >>> save_checkpoint(module, "model/MS4A1.pt", history=hist, results=res)  # doctest: +SKIP
+    >>> import tempfile
+    >>> from cell2net_core.data import gene_inputs
+    >>> from cell2net_core.testing import random_dataset, random_model
+    >>> module = random_model(gene_inputs(random_dataset(n_metacells=8), "GENE0"))
+    >>> save_checkpoint(module, f"{tempfile.mkdtemp()}/GENE0.pt").name
+    'GENE0.pt'
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -341,7 +369,25 @@ def peak_embedding(
 
 @torch.no_grad()
 def predict(module: PeaksTF2GeneExpressionPoisson, inputs: GeneInputs, *, batch_size: int = 1024) -> np.ndarray:
-    """Predicted counts (``exp`` of the log rate), one per metacell, in eval mode."""
+    """Predicted counts (``exp`` of the log rate), one per metacell, in eval mode.
+
+    Parameters
+    ----------
+    module
+        The gene's model, in eval mode.
+    inputs
+        The gene's inputs.
+    batch_size
+        Metacells per batch of the peak embedding.
+
+    Examples
+    --------
+    >>> from cell2net_core.data import gene_inputs
+    >>> from cell2net_core.testing import random_dataset, random_model
+    >>> x = gene_inputs(random_dataset(n_metacells=8), "GENE0")
+    >>> bool((predict(random_model(x), x) > 0).all())
+    True
+    """
     if module.training:
         msg = "predict needs the module in eval mode; call module.eval() first."
         raise Cell2NetInputError(msg)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 from pathlib import Path
 
 import mudata as md
@@ -27,10 +27,30 @@ GenesProgress = Callable[[int, int, str, float], None]
 
 @dataclass(frozen=True)
 class GeneResult:
-    """What happened to one gene: ``status`` is ``"computed"``, ``"cached"`` or ``"failed"``."""
+    """What happened to one gene.
+
+    Attributes
+    ----------
+    gene
+        Target gene.
+    status
+        ``"computed"``, ``"cached"`` (loaded from the results folder) or ``"failed"``.
+    table, attribution
+        Its TF -> gene table and attributions (``None`` when failed).
+    seconds
+        Time spent on it.
+    error
+        Why it failed: a message naming the file, key or gene.
+
+    Examples
+    --------
+    >>> GeneResult("MS4A1", "failed", error="no checkpoint").error
+    'no checkpoint'
+    """
 
     gene: str
     status: str
+    _: KW_ONLY
     table: pd.DataFrame | None = None
     attribution: Attribution | None = None
     seconds: float = 0.0
@@ -100,7 +120,16 @@ def attribute_gene(
 
     Examples
     --------
-    >>> result = attribute_gene(mdata, "GENE0", model_dir=models, store=ResultStore(out))  # doctest: +SKIP
+    >>> import tempfile
+    >>> from cell2net_core.model import save_checkpoint
+    >>> from cell2net_core.testing import random_dataset, random_model
+    >>> mdata, work = random_dataset(n_metacells=16), tempfile.mkdtemp()
+    >>> _ = save_checkpoint(random_model(gene_inputs(mdata, "GENE0")), f"{work}/model/GENE0.pt")
+    >>> store, exact = ResultStore(f"{work}/results"), Settings(method="exact", device="cpu")
+    >>> attribute_gene(mdata, "GENE0", model_dir=f"{work}/model", store=store, settings=exact).status
+    'computed'
+    >>> attribute_gene(mdata, "GENE0", model_dir=f"{work}/model", store=store, settings=exact).status
+    'cached'
     """
     start = time.perf_counter()
     checkpoint = Path(model_dir) / f"{gene}.pt"
@@ -110,7 +139,7 @@ def attribute_gene(
             attribution = _load(store, mdata, gene, meta)
             table = _table(attribution, mdata, settings)
             store.save_table(gene, table)
-            return GeneResult(gene, "cached", table, attribution, time.perf_counter() - start)
+            return GeneResult(gene, "cached", table=table, attribution=attribution, seconds=time.perf_counter() - start)
         inputs = gene_inputs(mdata, gene, covariates=settings.covariates)
         module = load_checkpoint(checkpoint, inputs, device=settings.device)
         attribution = tf_attr(
@@ -130,7 +159,7 @@ def attribute_gene(
             "settings": settings.to_json(),
         }
         store.save(attribution, table, meta=meta)
-    return GeneResult(gene, "computed", table, attribution, time.perf_counter() - start)
+    return GeneResult(gene, "computed", table=table, attribution=attribution, seconds=time.perf_counter() - start)
 
 
 def attribute_genes(

@@ -15,7 +15,7 @@ from .errors import Cell2NetInputError
 __all__ = ["Settings"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Settings:
     """How a gene's attributions are computed and aggregated; recorded in ``<GENE>.json``.
 

@@ -34,9 +34,20 @@ CONSOLIDATED = "tf_to_gene.csv"
 def read_network_table(path: str | os.PathLike) -> pd.DataFrame:
     """Read a TF -> gene CSV (ours or the tutorial's, whose first column is an unnamed index).
 
+    Parameters
+    ----------
+    path
+        ``tf_to_gene.csv`` or a ``<GENE>.csv``; columns ``tf, gene, <group>, mean_attr, std_attr``
+        (``n_metacells`` is added, empty, when absent).
+
     Examples
     --------
-    >>> read_network_table("results/tf_to_gene.csv")  # doctest: +SKIP
+    >>> import tempfile
+    >>> from cell2net_core.testing import random_table
+    >>> path = f"{tempfile.mkdtemp()}/tf_to_gene.csv"
+    >>> random_table(n_genes=2, top=3).to_csv(path)  # with pandas' index, as the tutorial writes it
+    >>> read_network_table(path).columns.tolist()
+    ['tf', 'gene', 'cell_type_v2', 'mean_attr', 'std_attr', 'n_metacells']
     """
     path = Path(path)
     try:
@@ -75,9 +86,15 @@ class ResultStore:
 
     Examples
     --------
-    >>> store = ResultStore("results")  # doctest: +SKIP
-    >>> store.genes()  # doctest: +SKIP
-    ['CD14', 'MS4A1']
+    >>> import tempfile
+    >>> from cell2net_core.aggregate import regroup
+    >>> from cell2net_core.testing import random_attribution, random_dataset
+    >>> mdata = random_dataset(n_metacells=16)
+    >>> attribution = random_attribution(mdata, "GENE1")
+    >>> store = ResultStore(tempfile.mkdtemp())
+    >>> store.save(attribution, regroup(attribution, mdata))
+    >>> store.genes(), store.load("GENE1").attr.shape == attribution.attr.shape
+    (['GENE1'], True)
     """
 
     def __init__(self, path: str | os.PathLike) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -11,7 +12,8 @@ import pytest
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
-from cell2net_core import data, pipeline
+from cell2net_core import attribution, data, pipeline
+from cell2net_core.aggregate import RANK_BY
 from cell2net_core.explore import network
 from cell2net_core.settings import Settings
 from cell2net_core.testing import random_table
@@ -19,6 +21,7 @@ from ui import state
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
+WIDGETS = ("number_input", "slider", "radio", "selectbox", "toggle", "multiselect")
 PAGE = {name: f"app_pages/{name}.py" for name in ("home", "attribution", "network", "table", "compare")}
 
 
@@ -142,7 +145,7 @@ def test_network_filters_focus_and_export(monkeypatch, tiny, results, downloads)
     assert f"Edges of {tf}" in texts(at.subheader)
     focus_rows = at.dataframe[-1].value
     assert set(focus_rows["tf"]) == {tf} and {"mean_attr", "std_attr"} <= set(focus_rows.columns)
-    at.selectbox(key=f"network_{state.EXPORT_FMT}").set_value("graphml").run()
+    at.selectbox(key=state.export_key("network")).set_value("graphml").run()
     assert downloads[-1][0] == "tf_gene_network.graphml"
     at.multiselect(key=state.NET_GENES).set_value([]).run()
     at.slider(key=state.NET_MIN_ABS).set_value(at.slider(key=state.NET_MIN_ABS).max).run()
@@ -264,3 +267,53 @@ def test_two_sessions_same_gene_compute_once(tiny, tmp_path):
     statuses = sorted(job.results[0].status for job in runs)
     assert statuses == ["cached", "computed"]
     assert all(job.results[0].table is not None for job in runs)
+
+
+def test_no_pages_folder_beside_app():
+    # a pages/ folder would let Streamlit run a page opened by URL without app.py (see app.py)
+    assert not (ROOT / "pages").exists()
+
+
+def test_state_keys_are_constants():
+    bare = re.compile(r"""key=f?["']|session_state(\.get\(|\.setdefault\(|\[)f?["']""")
+    sources = [ROOT / "app.py", ROOT / "ui" / "widgets.py", *sorted((ROOT / "app_pages").glob("*.py"))]
+    found = [f"{path.name}:{i}" for path in sources
+             for i, line in enumerate(path.read_text().splitlines(), 1) if bare.search(line)]
+    assert not found
+
+
+def test_defaults_are_valid_and_match_settings():
+    assert state.DEFAULTS[state.METHOD] in attribution.METHODS
+    assert state.DEFAULTS[state.RANK_BY] in RANK_BY
+    assert {state.DEFAULTS[state.NET_SIGN], state.DEFAULTS[state.TAB_SIGN]} <= set(network.SIGNS)
+    assert state.DEFAULTS[state.TAB_SORT] in network.REQUIRED
+    settings = Settings()
+    page = (state.DEFAULTS[k] for k in (state.METHOD, state.N_STEPS, state.N_TFS, state.RANK_BY))
+    assert tuple(page) == (settings.method, settings.n_steps, settings.n_tfs, settings.rank_by)
+
+
+def test_widgets_take_defaults_from_state_without_warning(monkeypatch, tiny, results):
+    from streamlit.elements.lib import policies
+
+    warned = []
+    monkeypatch.setattr(policies._LOGGER, "warning", lambda msg, *args, **kwargs: warned.append(msg % args))
+    for var, value in (("C2N_MDATA", tiny["mdata"]), ("C2N_MODELS", tiny["models"]), ("C2N_RESULTS", results)):
+        monkeypatch.setenv(var, str(value))
+    values = {
+        "attribution": {state.N_STEPS: 100, state.N_TFS: 10, state.METHOD: "captum", state.RANK_BY: "mean",
+                        state.BAR_LAYOUT: "panels"},
+        "network": {state.NET_TOP_K: 3, state.NET_MIN_ABS: 0.0, state.NET_SIGN: "all", state.NET_FOCUS: []},
+        "table": {state.TAB_SORT: "mean_attr", state.TAB_ASCENDING: False, state.TAB_SIGN: "all"},
+        "compare": {state.CMP_TOP: 20},
+    }
+    for page, expected in values.items():
+        # opened directly: the defaults are set in the same run as the widgets, where a second
+        # default on the widget would make Streamlit warn (once per process, hence the reset)
+        monkeypatch.setattr(policies, "_shown_default_value_warning", False)
+        at = AppTest.from_file(APP, default_timeout=60)
+        at.switch_page(PAGE[page]).run()
+        no_exception(at)
+        for key, value in {state.IMAGE_FMT: "png", **expected}.items():
+            [widget] = [w for kind in WIDGETS for w in at.get(kind) if getattr(w, "key", None) == key]
+            assert widget.value == value, (page, key)
+    assert not warned

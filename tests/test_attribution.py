@@ -8,7 +8,7 @@ import torch
 from captum.attr import IntegratedGradients
 
 from cell2net_core import data, model
-from cell2net_core.attribution import tf_attr
+from cell2net_core.attribution import run_batched, tf_attr
 from cell2net_core.errors import Cell2NetInputError
 from cell2net_core.testing import random_model
 
@@ -46,11 +46,29 @@ def test_captum_path_equals_tutorial_run(case):
     np.testing.assert_allclose(got.attr[: len(expected)], expected, atol=1e-5 * np.abs(expected).max())
 
 
-def test_batching_does_not_change_results(case):
+@pytest.mark.parametrize("method", ["captum", "exact"])
+def test_batching_does_not_change_results(case, method):
     inputs, module = case
-    one = tf_attr(module, inputs, batch_size=7, device="cpu").attr
-    many = tf_attr(module, inputs, batch_size=1000, device="cpu").attr
+    seen = []
+    one = tf_attr(module, inputs, method=method, batch_size=7, device="cpu", progress=lambda d, t: seen.append(d)).attr
+    many = tf_attr(module, inputs, method=method, batch_size=1000, device="cpu").attr
+    assert seen == [7, 14, 21, 28, 35, 42, 48]  # the exact method honours batch_size too
     np.testing.assert_allclose(one, many, rtol=1e-5, atol=1e-7)
+
+
+def test_run_batched_covers_every_row_once():
+    rows = torch.arange(10.0)
+    calls = []
+
+    def double(sl):
+        calls.append((sl.start, sl.stop))
+        return rows[sl] * 2
+
+    out = run_batched(double, 10, batch_size=4)
+    torch.testing.assert_close(out, rows * 2)
+    assert calls == [(0, 4), (4, 8), (8, 12)]
+    with pytest.raises(Cell2NetInputError, match="batch_size"):
+        run_batched(double, 10, batch_size=0)
 
 
 def test_exact_is_the_limit_of_many_steps_and_complete(case):

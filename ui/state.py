@@ -1,16 +1,22 @@
-"""Every session-state key the app uses, in one place.
+"""Every session-state key the app uses, in one place, and the widgets' default values.
 
-Widget keys hold the widget's value; the others hold objects the pages share.
+Widget keys hold the widget's value; the others hold objects the pages share. A widget whose
+key is in :data:`DEFAULTS` takes its value from the session state only (no ``value=``/``index=``
+argument), so Streamlit never sees two defaults for it.
 """
 
 from __future__ import annotations
+
+import copy
+from typing import Any
 
 # data source (sidebar)
 SOURCE_KIND = "source_kind"  # widget: "demo" or "paths"
 MDATA_PATH = "source_mdata"  # widget: dataset .h5mu path
 MODELS_PATH = "source_models"  # widget: model folder
 RESULTS_PATH = "source_results"  # widget: results folder
-CONTEXT = "context"  # ui.source.Context of the current run
+CONTEXT = "context"  # ui.context.Context of the current run
+IMAGE_FMT = "image_fmt"  # widget (sidebar): "png" or "svg" for the charts' camera button
 
 # gene attribution page
 GENES = "attr_genes"  # widget: selected genes
@@ -42,13 +48,78 @@ TAB_STD = "tab_std"
 TAB_SIGN = "tab_sign"
 TAB_SORT = "tab_sort"
 TAB_ASCENDING = "tab_ascending"
+TABLE_DOWNLOAD_CSV = "table_download_csv"  # download button of the filtered rows
 
 # compare page
 CMP_A = "cmp_a"
 CMP_B = "cmp_b"
 CMP_GENE = "cmp_gene"
 CMP_TOP = "cmp_top"
+CMP_BARS = "cmp_bars"  # chart: group A minus group B
+CMP_ACTIVITY = "cmp_activity"  # chart: TF activity heatmap
 
-# export widgets (one per page, prefix + "_fmt")
+# export widgets (one pair per page, see export_key and export_download_key)
 EXPORT_FMT = "export_fmt"
-IMAGE_FMT = "image_fmt"  # widget (sidebar): "png" or "svg" for the charts' camera button
+
+#: Default value of every widget whose default does not depend on the data. Widgets whose
+#: default does (genes, grouping column, slider ranges, compared groups) compute it on the page.
+DEFAULTS: dict[str, Any] = {
+    IMAGE_FMT: "png",
+    METHOD: "captum",
+    N_STEPS: 100,
+    N_TFS: 10,
+    RANK_BY: "mean",
+    BAR_LAYOUT: "panels",
+    NET_TOP_K: 3,
+    NET_MIN_ABS: 0.0,
+    NET_SIGN: "all",
+    NET_FOCUS: [],
+    TAB_SIGN: "all",
+    TAB_SORT: "mean_attr",
+    TAB_ASCENDING: False,
+    CMP_TOP: 20,
+}
+
+
+def init_state() -> None:
+    """Set every key of :data:`DEFAULTS` that the session state lacks to (a copy of) its default.
+
+    Idempotent: a value already there (chosen by the user or set by a page) is kept.
+    """
+    import streamlit as st
+
+    for key, value in DEFAULTS.items():
+        if key not in st.session_state:
+            st.session_state[key] = copy.copy(value)
+
+
+def export_key(page: str) -> str:
+    """Key of a page's export-format selectbox.
+
+    Examples
+    --------
+    >>> export_key("network")
+    'network_export_fmt'
+    """
+    return f"{page}_{EXPORT_FMT}"
+
+
+def export_download_key(page: str) -> str:
+    """Key of a page's export download button.
+
+    Examples
+    --------
+    >>> export_download_key("table")
+    'table_download'
+    """
+    return f"{page}_download"
+
+
+def tf_bars_key(gene: str) -> str:
+    """Key of a gene's TF bar chart on the attribution page."""
+    return f"bars_{gene}"
+
+
+def tf_heatmap_key(gene: str) -> str:
+    """Key of a gene's TF heatmap on the attribution page."""
+    return f"heat_{gene}"

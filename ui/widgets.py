@@ -12,7 +12,7 @@ import streamlit as st
 from cell2net_core.errors import Cell2NetInputError
 from cell2net_core.explore import export, figures
 from ui import cache, state
-from ui.source import Context
+from ui.context import Context
 
 PAGES = {
     "attribution": "app_pages/attribution.py",
@@ -66,7 +66,7 @@ def clamp_state(key: str, low: float, high: float) -> None:
 
 def chart(fig: go.Figure, *, name: str, **kwargs) -> object:
     """``st.plotly_chart`` whose camera button saves ``name`` as PNG or SVG (sidebar choice)."""
-    fmt = st.session_state.get(state.IMAGE_FMT, "png")
+    fmt = st.session_state[state.IMAGE_FMT]
     return st.plotly_chart(fig, config=figures.image_config(name, fmt=fmt), **kwargs)
 
 
@@ -77,11 +77,11 @@ def export_buttons(edges: pd.DataFrame, *, page: str, name: str) -> None:
         return
     left, right = st.columns([2, 1], vertical_alignment="bottom")
     fmt = left.selectbox(
-        "Export format", list(export.FORMATS), key=f"{page}_{state.EXPORT_FMT}", format_func=_FORMAT_LABELS.get
+        "Export format", list(export.FORMATS), key=state.export_key(page), format_func=_FORMAT_LABELS.get
     )
     with guard():
         payload = export.export_network(edges, fmt)
     right.download_button(
         f"Download {len(edges):,} edges", payload, file_name=f"{name}.{fmt}", mime=export.FORMATS[fmt],
-        key=f"{page}_download", icon=":material/download:",
+        key=state.export_download_key(page), icon=":material/download:",
     )

@@ -171,6 +171,45 @@ def _truth(targets: list[Target], effects: dict[tuple[str, str], float]) -> pd.D
     return pd.DataFrame(rows, columns=["gene", "tf", "sign", "cell_types"])
 
 
+def _target_counts(
+    targets: list[Target], tfs: list[str], rel: np.ndarray, lib: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, dict[tuple[str, str], float]]:
+    """Target genes' counts from their planted activators and repressors, and each planted effect size."""
+    effects: dict[tuple[str, str], float] = {}
+    counts = np.zeros((len(lib), len(targets)), dtype=np.float32)
+    for g, t in enumerate(targets):
+        base, drive = np.log(rng.uniform(4.0, 10.0)), np.zeros(len(lib))
+        for tf in t.activators:
+            effects[(t.gene, tf)] = beta = float(rng.uniform(1.2, 1.8))
+            drive += beta * rel[:, tfs.index(tf)]
+        for tf in t.repressors:
+            effects[(t.gene, tf)] = gamma = float(rng.uniform(1.5, 2.2))
+            drive -= gamma * rel[:, tfs.index(tf)]
+        counts[:, g] = rng.poisson(np.exp(base + _MAX_FOLD * np.tanh(drive / _MAX_FOLD)) * lib)
+    return counts, effects
+
+
+def _atac_counts(
+    targets: list[Target],
+    p2g: pd.DataFrame,
+    planted: np.ndarray,
+    types: np.ndarray,
+    lib_atac: np.ndarray,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """Peak counts: open where the gene's activators act, planted peaks more so."""
+    genes = [t.gene for t in targets]
+    gene_of_peak = p2g["gene"].to_numpy()
+    acc_mean = np.empty((len(CELL_TYPES), len(gene_of_peak)))
+    for k, gene in enumerate(gene_of_peak):
+        t = targets[genes.index(gene)]
+        open_in = np.array([max(TF_PROFILES[tf].get(c, 0.0) for tf in t.activators) for c in CELL_TYPES])
+        base = rng.uniform(1.0, 3.0)
+        acc_mean[:, k] = base * (1 + (2.0 if planted[k] else 0.5) * open_in)
+    counts = rng.poisson(acc_mean[types] * lib_atac[:, None] * np.exp(rng.normal(0, 0.3, acc_mean[types].shape)))
+    return counts.astype(np.float32)
+
+
 def simulate(
     *, seed: int = 0, n_metacells: int = 1000, n_genes: int = 40, n_tfs: int = 150
 ) -> tuple[md.MuData, pd.DataFrame]:
@@ -203,28 +242,9 @@ def simulate(
     tf_counts = rng.poisson(scale * profile[:, types].T * lib[:, None] * noise).astype(np.float32)
     rel = tf_counts / scale  # x / s: 1 at a TF's full level
 
-    effects: dict[tuple[str, str], float] = {}
-    target_counts = np.zeros((n_metacells, len(genes)), dtype=np.float32)
-    for g, t in enumerate(targets):
-        base, drive = np.log(rng.uniform(4.0, 10.0)), np.zeros(n_metacells)
-        for tf in t.activators:
-            effects[(t.gene, tf)] = beta = float(rng.uniform(1.2, 1.8))
-            drive += beta * rel[:, tfs.index(tf)]
-        for tf in t.repressors:
-            effects[(t.gene, tf)] = gamma = float(rng.uniform(1.5, 2.2))
-            drive -= gamma * rel[:, tfs.index(tf)]
-        target_counts[:, g] = rng.poisson(np.exp(base + _MAX_FOLD * np.tanh(drive / _MAX_FOLD)) * lib)
-
+    target_counts, effects = _target_counts(targets, tfs, rel, lib, rng)
     peaks, p2g, planted = _peaks(targets, rng)
-    gene_of_peak = p2g["gene"].to_numpy()
-    acc_mean = np.empty((len(CELL_TYPES), len(peaks)))
-    for k, gene in enumerate(gene_of_peak):
-        t = targets[genes.index(gene)]
-        open_in = np.array([max(TF_PROFILES[tf].get(c, 0.0) for tf in t.activators) for c in CELL_TYPES])
-        base = rng.uniform(1.0, 3.0)
-        acc_mean[:, k] = base * (1 + (2.0 if planted[k] else 0.5) * open_in)
-    atac_counts = rng.poisson(acc_mean[types] * lib_atac[:, None] * np.exp(rng.normal(0, 0.3, acc_mean[types].shape)))
-    atac_counts = atac_counts.astype(np.float32)
+    atac_counts = _atac_counts(targets, p2g, planted, types, lib_atac, rng)
 
     obs_names = pd.Index([f"metacell_{i:04d}" for i in range(n_metacells)])
     rna_counts = np.concatenate([target_counts, tf_counts], axis=1)

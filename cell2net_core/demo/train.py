@@ -83,6 +83,99 @@ def _check_options(n: int, *, max_epochs: int, batch_size: int, lr: float, train
         raise Cell2NetInputError(msg)
 
 
+def _split(n: int, train_size: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted training and validation metacell indices of a seeded random split."""
+    order = np.random.default_rng(seed).permutation(n)
+    n_train = int(round(train_size * n))
+    return np.sort(order[:n_train]), np.sort(order[n_train:])
+
+
+def _init_training(
+    inputs: GeneInputs, train_idx: np.ndarray, device: torch.device, *, lr: float, weight_decay: float
+) -> tuple[
+    PeaksTF2GeneExpressionPoisson,
+    torch.nn.PoissonNLLLoss,
+    torch.optim.Adam,
+    torch.optim.lr_scheduler.ReduceLROnPlateau,
+]:
+    """A new module (output bias at the mean training log rate), its loss, optimiser and LR scheduler."""
+    module = build_model(inputs).to(device)
+    with torch.no_grad():  # start at the mean log rate instead of exp(0) = 1 count
+        module.fc[-1].bias.fill_(float(np.log(max(inputs.target[train_idx].mean(), 1e-3))))
+    loss_fn = torch.nn.PoissonNLLLoss(log_input=True)
+    optimizer = torch.optim.Adam(module.parameters(), lr=lr, weight_decay=weight_decay)
+    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, "max", min_lr=1e-6, patience=5)
+    return module, loss_fn, optimizer, scheduler
+
+
+def _forward(module: PeaksTF2GeneExpressionPoisson, t: dict[str, torch.Tensor], idx: torch.Tensor) -> torch.Tensor:
+    """Log-rate output for the metacells ``idx``, the gene's sequences encoded once."""
+    return module.forward_shared(t["peak_seq"], t["peak_acc"][idx], t["peak_dist"], t["tf_exp"][idx],
+                                 t["covariates"][idx]).view(-1)  # fmt: skip
+
+
+def _train_epoch(
+    module: PeaksTF2GeneExpressionPoisson,
+    t: dict[str, torch.Tensor],
+    target: torch.Tensor,
+    train_idx: np.ndarray,
+    *,
+    batch: int,
+    gen: torch.Generator,
+    loss_fn: torch.nn.PoissonNLLLoss,
+    optimizer: torch.optim.Optimizer,
+    device: torch.device,
+) -> tuple[float, np.ndarray, np.ndarray]:
+    """One pass over shuffled full batches; returns the mean loss, the true counts and the log-rate outputs."""
+    module.train()
+    n_train = len(train_idx)
+    perm = torch.as_tensor(train_idx)[torch.randperm(n_train, generator=gen)]
+    perm = perm[: n_train - n_train % batch]  # drop the last partial batch, as cell2net does
+    train_loss, true_parts, pred_parts = 0.0, [], []
+    for idx in perm.split(batch):
+        idx = idx.to(device)
+        out = _forward(module, t, idx)
+        loss = loss_fn(out, target[idx])
+        optimizer.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(module.parameters(), max_norm=1.0)
+        optimizer.step()
+        train_loss += loss.item()
+        true_parts.append(target[idx].cpu().numpy())
+        pred_parts.append(out.detach().cpu().numpy())
+    train_loss /= max(len(true_parts), 1)
+    return train_loss, np.concatenate(true_parts), np.concatenate(pred_parts)
+
+
+def _validate(
+    module: PeaksTF2GeneExpressionPoisson,
+    t: dict[str, torch.Tensor],
+    target: torch.Tensor,
+    valid_idx: np.ndarray,
+    *,
+    loss_fn: torch.nn.PoissonNLLLoss,
+    device: torch.device,
+) -> tuple[float, np.ndarray]:
+    """Validation loss and log-rate outputs, in eval mode without gradients."""
+    module.eval()
+    with torch.no_grad():
+        vidx = torch.as_tensor(valid_idx, device=device)
+        out = _forward(module, t, vidx)
+        valid_loss = loss_fn(out, target[vidx]).item()
+    return valid_loss, out.cpu().numpy()
+
+
+def _results_frame(
+    train_true: np.ndarray, train_pred: np.ndarray, valid_true: np.ndarray, valid_pred: np.ndarray
+) -> pd.DataFrame:
+    """``true, pred, data`` rows of one epoch, ``pred`` converted from log rate to counts."""
+    return pd.DataFrame({
+        "true": np.concatenate([train_true, valid_true]).astype(np.float64),
+        "pred": np.exp(np.concatenate([train_pred, valid_pred])).astype(np.float64),
+        "data": ["train"] * len(train_true) + ["valid"] * len(valid_true),
+    })  # fmt: skip
+
+
 def train(
     mdata: md.MuData,
     gene: str,
@@ -153,57 +246,25 @@ def train_inputs(
     start = time.perf_counter()
     dev = resolve_device(device)
     torch.manual_seed(seed)
-    order = np.random.default_rng(seed).permutation(n)
-    n_train = int(round(train_size * n))
-    train_idx, valid_idx = np.sort(order[:n_train]), np.sort(order[n_train:])
+    train_idx, valid_idx = _split(n, train_size, seed)
     t = to_tensors(inputs, dev)
     target = torch.as_tensor(inputs.target, dtype=torch.float32, device=dev)
-    module = build_model(inputs).to(dev)
-    with torch.no_grad():  # start at the mean log rate instead of exp(0) = 1 count
-        module.fc[-1].bias.fill_(float(np.log(max(inputs.target[train_idx].mean(), 1e-3))))
-    loss_fn = torch.nn.PoissonNLLLoss(log_input=True)
-    optimizer = torch.optim.Adam(module.parameters(), lr=lr, weight_decay=weight_decay)
-    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, "max", min_lr=1e-6, patience=5)
+    module, loss_fn, optimizer, scheduler = _init_training(inputs, train_idx, dev, lr=lr, weight_decay=weight_decay)
     gen = torch.Generator().manual_seed(seed)
-    batch = min(batch_size, n_train)
+    batch = min(batch_size, len(train_idx))
 
     rows, best = [], {"corr": -np.inf, "epoch": 0, "state": None, "results": None}
     for epoch in range(max_epochs):
-        module.train()
-        perm = torch.as_tensor(train_idx)[torch.randperm(n_train, generator=gen)]
-        perm = perm[: n_train - n_train % batch]  # drop the last partial batch, as cell2net does
-        train_loss, true_parts, pred_parts = 0.0, [], []
-        for idx in perm.split(batch):
-            idx = idx.to(dev)
-            out = module.forward_shared(t["peak_seq"], t["peak_acc"][idx], t["peak_dist"], t["tf_exp"][idx],
-                                        t["covariates"][idx]).view(-1)  # fmt: skip
-            loss = loss_fn(out, target[idx])
-            optimizer.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(module.parameters(), max_norm=1.0)
-            optimizer.step()
-            train_loss += loss.item()
-            true_parts.append(target[idx].cpu().numpy())
-            pred_parts.append(out.detach().cpu().numpy())
-        train_loss /= max(len(true_parts), 1)
-        train_true, train_pred = np.concatenate(true_parts), np.concatenate(pred_parts)
-
-        module.eval()
-        with torch.no_grad():
-            vidx = torch.as_tensor(valid_idx, device=dev)
-            out = module.forward_shared(t["peak_seq"], t["peak_acc"][vidx], t["peak_dist"], t["tf_exp"][vidx],
-                                        t["covariates"][vidx]).view(-1)  # fmt: skip
-            valid_loss = loss_fn(out, target[vidx]).item()
-        valid_true, valid_pred = inputs.target[valid_idx], out.cpu().numpy()
+        train_loss, train_true, train_pred = _train_epoch(
+            module, t, target, train_idx, batch=batch, gen=gen, loss_fn=loss_fn, optimizer=optimizer, device=dev
+        )
+        valid_loss, valid_pred = _validate(module, t, target, valid_idx, loss_fn=loss_fn, device=dev)
+        valid_true = inputs.target[valid_idx]
         train_corr, valid_corr = _spearman(train_true, train_pred), _spearman(valid_true, valid_pred)
         rows.append((epoch, train_loss, valid_loss, train_corr, valid_corr))
         if valid_corr > best["corr"]:
             best.update(corr=valid_corr, epoch=epoch, state=copy.deepcopy(module.state_dict()))
-            best["results"] = pd.DataFrame({
-                "true": np.concatenate([train_true, valid_true]).astype(np.float64),
-                "pred": np.exp(np.concatenate([train_pred, valid_pred])).astype(np.float64),
-                "data": ["train"] * len(train_true) + ["valid"] * len(valid_true),
-            })  # fmt: skip
+            best["results"] = _results_frame(train_true, train_pred, valid_true, valid_pred)
         scheduler.step(valid_corr if np.isfinite(valid_corr) else -1.0)
         if progress is not None:
             progress(

@@ -44,7 +44,8 @@ def edge_list(edges: pd.DataFrame) -> pd.DataFrame:
 
     Examples
     --------
-    >>> edge_list(filtered).columns.tolist()  # doctest: +SKIP
+    >>> from cell2net_core.testing import random_table
+    >>> edge_list(random_table(n_genes=1, top=2)).columns.tolist()
     ['source', 'target', 'interaction', 'mean_attr', 'std_attr', 'n_metacells']
     """
     group = check_table(edges)
@@ -114,7 +115,10 @@ def export_network(edges: pd.DataFrame, fmt: str) -> bytes:
 
     Examples
     --------
-    >>> export_network(edges, "sif").decode().splitlines()[0]  # doctest: +SKIP
+    >>> import pandas as pd
+    >>> edges = pd.DataFrame({"tf": ["TF0"], "gene": ["GENE1"], "cell_type_v2": ["NK"],
+    ...                       "mean_attr": [0.5], "std_attr": [0.1]})
+    >>> export_network(edges, "sif").decode().splitlines()[0]
     'TF0\\tpd\\tGENE1'
     """
     if fmt not in FORMATS:
@@ -138,7 +142,10 @@ def write_network(edges: pd.DataFrame, path: str | os.PathLike, *, fmt: str | No
 
     Examples
     --------
-    >>> write_network(edges, "network.graphml")  # doctest: +SKIP
+    >>> import tempfile
+    >>> from cell2net_core.testing import random_table
+    >>> write_network(random_table(n_genes=1, top=2), f"{tempfile.mkdtemp()}/network.graphml").suffix
+    '.graphml'
     """
     path = Path(path)
     fmt = fmt or path.suffix.lstrip(".").lower()

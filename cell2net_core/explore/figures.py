@@ -165,6 +165,93 @@ def _width_bins(values: np.ndarray, n: int = 4) -> tuple[np.ndarray, list[tuple[
     return idx, [(float(edges[i]), float(edges[i + 1])) for i in range(len(edges) - 1)]
 
 
+def _segments(
+    tf: np.ndarray, gene: np.ndarray, pos: dict[str, tuple[float, float]]
+) -> tuple[list[float | None], list[float | None]]:
+    """x and y of TF -> gene line segments, separated by ``None`` gaps, for one line trace."""
+    xs, ys = [], []
+    for t, g in zip(tf, gene, strict=True):
+        xs += [pos[t][0], pos[g][0], None]
+        ys += [pos[t][1], pos[g][1], None]
+    return xs, ys
+
+
+def _edge_traces(
+    tf: np.ndarray, gene: np.ndarray, mean: np.ndarray, near: np.ndarray, pos: dict[str, tuple[float, float]]
+) -> list[go.Scattergl]:
+    """Edge line traces per sign, ``|mean|`` width bin and fading; each sign and bin is named once in the legend."""
+    bins, ranges = _width_bins(np.abs(mean))
+    widths = np.linspace(0.6, 4.5, len(ranges))
+    traces: list[go.Scattergl] = []
+    shown: set[str] = set()
+    for positive, colour, label in ((True, POSITIVE, "activation"), (False, NEGATIVE, "repression")):
+        for b, (lo, hi) in enumerate(ranges):
+            for faded in (False, True):
+                sel = ((mean >= 0) == positive) & (bins == b) & (near != faded)
+                if not sel.any():
+                    continue
+                xs, ys = _segments(tf[sel], gene[sel], pos)
+                traces.append(
+                    go.Scattergl(
+                        x=xs, y=ys, mode="lines", hoverinfo="skip", opacity=0.12 if faded else 0.75,
+                        line={"color": colour, "width": float(widths[b])},
+                        name=f"{label}, |mean| {lo:.2g}-{hi:.2g}", legendgroup=f"{label}{b}",
+                        showlegend=f"{label}{b}" not in shown,
+                    )
+                )
+                shown.add(f"{label}{b}")
+    return traces
+
+
+def _edge_info_trace(
+    pairs: pd.DataFrame, tf: np.ndarray, gene: np.ndarray, mean: np.ndarray, pos: dict[str, tuple[float, float]]
+) -> go.Scattergl:
+    """Invisible markers at edge midpoints whose hover names the edge, its mean and its group."""
+    mid_x = [(pos[t][0] + pos[g][0]) / 2 for t, g in zip(tf, gene, strict=True)]
+    mid_y = [(pos[t][1] + pos[g][1]) / 2 for t, g in zip(tf, gene, strict=True)]
+    groups = pairs["group"].astype(str).to_numpy() if "group" in pairs.columns else np.full(len(tf), "")
+    return go.Scattergl(
+        x=mid_x, y=mid_y, mode="markers", marker={"size": 4, "color": "rgba(0,0,0,0)"}, name="edge info",
+        hovertext=[f"{t} -> {g}<br>mean: {m:.4g} ({c})" for t, g, m, c in zip(tf, gene, mean, groups, strict=True)],
+        hoverinfo="text", showlegend=False,
+    )
+
+
+def _node_traces(
+    pairs: pd.DataFrame, pos: dict[str, tuple[float, float]], focus_set: set[str], lit_nodes: set[str]
+) -> list[go.Scatter]:
+    """One clickable marker trace per node kind, sized by degree, faded outside ``lit_nodes`` when focused."""
+    kinds = node_kinds(pairs)
+    degree = pd.concat([pairs["tf"], pairs["gene"]]).astype(str).value_counts()
+    styles = (
+        ("TF", "diamond", _TF_COLOUR, "TF"),
+        ("gene", "circle", _GENE_COLOUR, "target gene"),
+        ("TF+gene", "square", _BOTH_COLOUR, "TF that is also a target"),
+    )
+    traces = []
+    for kind, symbol, colour, label in styles:
+        nodes = sorted(n for n, k in kinds.items() if k == kind)
+        if not nodes:
+            continue
+        deg = degree.reindex(nodes).to_numpy(dtype=float)
+        lit = [not focus_set or n in lit_nodes for n in nodes]
+        hover = [f"<b>{n}</b> ({kind})<br>degree: {int(d)}" for n, d in zip(nodes, deg, strict=True)]
+        traces.append(
+            go.Scatter(
+                x=[pos[n][0] for n in nodes], y=[pos[n][1] for n in nodes],
+                mode="markers+text" if len(nodes) <= 60 else "markers",
+                text=nodes, textposition="top center", textfont={"size": 10},
+                customdata=nodes, hovertext=hover, hoverinfo="text", name=label,
+                marker={
+                    "symbol": symbol, "color": colour, "size": (7 + 3.5 * np.sqrt(deg)).tolist(),
+                    "opacity": [1.0 if x else 0.2 for x in lit],
+                    "line": {"width": [2.5 if n in focus_set else 0.5 for n in nodes], "color": "black"},
+                },
+            )
+        )
+    return traces
+
+
 def network_figure(
     pairs: pd.DataFrame,
     pos: dict[str, tuple[float, float]],
@@ -193,67 +280,12 @@ def network_figure(
     gene = pairs["gene"].astype(str).to_numpy()
     mean = pairs["mean_attr"].to_numpy(dtype=float)
     near = np.isin(tf, list(focus_set)) | np.isin(gene, list(focus_set)) if focus_set else np.ones(len(tf), bool)
-    bins, ranges = _width_bins(np.abs(mean))
-    widths = np.linspace(0.6, 4.5, len(ranges))
-    shown: set[str] = set()
-    for positive, colour, label in ((True, POSITIVE, "activation"), (False, NEGATIVE, "repression")):
-        for b, (lo, hi) in enumerate(ranges):
-            for faded in (False, True):
-                sel = ((mean >= 0) == positive) & (bins == b) & (near != faded)
-                if not sel.any():
-                    continue
-                xs, ys = [], []
-                for t, g in zip(tf[sel], gene[sel], strict=True):
-                    xs += [pos[t][0], pos[g][0], None]
-                    ys += [pos[t][1], pos[g][1], None]
-                fig.add_trace(
-                    go.Scattergl(
-                        x=xs, y=ys, mode="lines", hoverinfo="skip", opacity=0.12 if faded else 0.75,
-                        line={"color": colour, "width": float(widths[b])},
-                        name=f"{label}, |mean| {lo:.2g}-{hi:.2g}", legendgroup=f"{label}{b}",
-                        showlegend=f"{label}{b}" not in shown,
-                    )
-                )
-                shown.add(f"{label}{b}")
-    mid_x = [(pos[t][0] + pos[g][0]) / 2 for t, g in zip(tf, gene, strict=True)]
-    mid_y = [(pos[t][1] + pos[g][1]) / 2 for t, g in zip(tf, gene, strict=True)]
-    groups = pairs["group"].astype(str).to_numpy() if "group" in pairs.columns else np.full(len(tf), "")
-    fig.add_trace(
-        go.Scattergl(
-            x=mid_x, y=mid_y, mode="markers", marker={"size": 4, "color": "rgba(0,0,0,0)"}, name="edge info",
-            hovertext=[f"{t} -> {g}<br>mean: {m:.4g} ({c})" for t, g, m, c in zip(tf, gene, mean, groups, strict=True)],
-            hoverinfo="text", showlegend=False,
-        )
-    )
-    kinds = node_kinds(pairs)
+    for trace in _edge_traces(tf, gene, mean, near, pos):
+        fig.add_trace(trace)
+    fig.add_trace(_edge_info_trace(pairs, tf, gene, mean, pos))
     lit_nodes = focus_set | set(tf[near]) | set(gene[near])
-    degree = pd.concat([pairs["tf"], pairs["gene"]]).astype(str).value_counts()
-    styles = (
-        ("TF", "diamond", _TF_COLOUR, "TF"),
-        ("gene", "circle", _GENE_COLOUR, "target gene"),
-        ("TF+gene", "square", _BOTH_COLOUR, "TF that is also a target"),
-    )
-    for kind, symbol, colour, label in styles:
-        nodes = sorted(n for n, k in kinds.items() if k == kind)
-        if not nodes:
-            continue
-        deg = degree.reindex(nodes).to_numpy(dtype=float)
-        lit = [not focus_set or n in lit_nodes for n in nodes]
-        fig.add_trace(
-            go.Scatter(
-                x=[pos[n][0] for n in nodes], y=[pos[n][1] for n in nodes],
-                mode="markers+text" if len(nodes) <= 60 else "markers",
-                text=nodes, textposition="top center", textfont={"size": 10},
-                customdata=nodes, hovertext=[f"<b>{n}</b> ({kind})<br>degree: {int(d)}" for n, d in zip(nodes, deg,
-                                                                                                    strict=True)],
-                hoverinfo="text", name=label,
-                marker={
-                    "symbol": symbol, "color": colour, "size": (7 + 3.5 * np.sqrt(deg)).tolist(),
-                    "opacity": [1.0 if x else 0.2 for x in lit],
-                    "line": {"width": [2.5 if n in focus_set else 0.5 for n in nodes], "color": "black"},
-                },
-            )
-        )
+    for trace in _node_traces(pairs, pos, focus_set, lit_nodes):
+        fig.add_trace(trace)
     fig.update_layout(
         title=title, height=700, showlegend=True, hovermode="closest",
         legend={"title": "colour: sign, width: |mean attr|, size: degree", "orientation": "h", "y": -0.02,
