@@ -111,9 +111,9 @@ def gene_table(
 
 
 @st.cache_data(max_entries=32, show_spinner="Computing the layout...")
-def layout(pairs: pd.DataFrame, seed: int = 0) -> dict[str, tuple[float, float]]:
-    """Cached :func:`cell2net_core.network.layout` (keyed on the drawn edges' content)."""
-    return network.layout(pairs, seed=seed)
+def layout(pairs: pd.DataFrame, kind: str = "spring", centre: str | None = None) -> dict[str, tuple[float, float]]:
+    """Cached :func:`cell2net_core.explore.network.arranged_layout` (keyed on the drawn edges' content)."""
+    return network.arranged_layout(pairs, kind=kind, centre=centre)
 
 
 def demo_lock() -> threading.Lock:

@@ -38,6 +38,12 @@ NET_SIGN = "net_sign"
 NET_FOCUS = "net_focus"  # widget: focused nodes (also set by clicking the chart)
 NET_CHART = "net_chart"  # plotly chart selection state
 NET_LAST_SELECTION = "net_last_selection"  # last chart selection turned into a focus
+NET_VIEW = "net_view"  # widget: "overview", "targets", "regulators" or "hierarchy"
+NET_CENTRE_TF = "net_centre_tf"  # widget: the TF whose targets are shown
+NET_CENTRE_GENE = "net_centre_gene"  # widget: the gene whose regulators are shown
+NET_HUBS = "net_hubs"  # widget: overview draws this many hub TFs (0 = all)
+NET_TARGETS = "net_targets"  # widget: ... each with this many strongest targets (0 = all)
+NET_MAX_DRAWN = "net_max_drawn"  # widget: most edges drawn
 
 # table page
 TAB_GENES = "tab_genes"
@@ -74,6 +80,10 @@ DEFAULTS: dict[str, Any] = {
     NET_MIN_ABS: 0.0,
     NET_SIGN: "all",
     NET_FOCUS: [],
+    NET_VIEW: "overview",
+    NET_HUBS: 10,
+    NET_TARGETS: 15,
+    NET_MAX_DRAWN: 2000,
     TAB_SIGN: "all",
     TAB_SORT: "mean_attr",
     TAB_ASCENDING: False,
@@ -123,3 +133,14 @@ def tf_bars_key(gene: str) -> str:
 def tf_heatmap_key(gene: str) -> str:
     """Key of a gene's TF heatmap on the attribution page."""
     return f"heat_{gene}"
+
+
+def net_layout_key(view: str) -> str:
+    """Key of the network page's layout choice for one view (each view keeps its own).
+
+    Examples
+    --------
+    >>> net_layout_key("targets")
+    'net_layout_targets'
+    """
+    return f"net_layout_{view}"

@@ -212,17 +212,32 @@ def _edge_info_trace(
     groups = pairs["group"].astype(str).to_numpy() if "group" in pairs.columns else np.full(len(tf), "")
     return go.Scattergl(
         x=mid_x, y=mid_y, mode="markers", marker={"size": 4, "color": "rgba(0,0,0,0)"}, name="edge info",
-        hovertext=[f"{t} -> {g}<br>mean: {m:.4g} ({c})" for t, g, m, c in zip(tf, gene, mean, groups, strict=True)],
+        hovertext=[f"<b>{t} -> {g}</b><br>strongest in {c}: mean attribution {m:.4g}"
+                   for t, g, m, c in zip(tf, gene, mean, groups, strict=True)],
         hoverinfo="text", showlegend=False,
     )
 
 
+MAX_LABELS = 150  # every node is labelled up to this many nodes; above it, the best-connected ones
+_HUB_LABELS = 30
+
+
+def _labelled(degree: pd.Series, focus_set: set[str], max_labels: int) -> set[str]:
+    """Nodes that get a text label: all up to ``max_labels``, else the best-connected and the focused."""
+    if len(degree) <= max_labels:
+        return set(degree.index)
+    ranked = sorted(degree.index, key=lambda n: (-degree[n], n))
+    return set(ranked[:_HUB_LABELS]) | focus_set
+
+
 def _node_traces(
-    pairs: pd.DataFrame, pos: dict[str, tuple[float, float]], focus_set: set[str], lit_nodes: set[str]
+    pairs: pd.DataFrame, pos: dict[str, tuple[float, float]], focus_set: set[str], lit_nodes: set[str],
+    max_labels: int = MAX_LABELS,
 ) -> list[go.Scatter]:
     """One clickable marker trace per node kind, sized by degree, faded outside ``lit_nodes`` when focused."""
     kinds = node_kinds(pairs)
     degree = pd.concat([pairs["tf"], pairs["gene"]]).astype(str).value_counts()
+    labelled = _labelled(degree, focus_set, max_labels)
     styles = (
         ("TF", "diamond", _TF_COLOUR, "TF"),
         ("gene", "circle", _GENE_COLOUR, "target gene"),
@@ -239,8 +254,8 @@ def _node_traces(
         traces.append(
             go.Scatter(
                 x=[pos[n][0] for n in nodes], y=[pos[n][1] for n in nodes],
-                mode="markers+text" if len(nodes) <= 60 else "markers",
-                text=nodes, textposition="top center", textfont={"size": 10},
+                mode="markers+text", text=[n if n in labelled else "" for n in nodes],
+                textposition="top center", textfont={"size": 10 if len(degree) <= 60 else 8},
                 customdata=nodes, hovertext=hover, hoverinfo="text", name=label,
                 marker={
                     "symbol": symbol, "color": colour, "size": (7 + 3.5 * np.sqrt(deg)).tolist(),
@@ -258,6 +273,7 @@ def network_figure(
     *,
     focus: list[str] | None = None,
     title: str = "TF -> gene network",
+    max_labels: int = MAX_LABELS,
 ) -> go.Figure:
     """Draw a network of :func:`~cell2net_core.graph.pair_edges` rows at layout positions.
 
@@ -265,7 +281,9 @@ def network_figure(
     node size grows with degree; edges are red (activation) or blue (repression), wider
     for larger ``|mean attribution|`` (four quantile bins, named in the legend). Node
     points carry their name in ``customdata`` for click selection. With ``focus``,
-    nodes and edges outside the focus nodes' neighbourhood are faded.
+    nodes and edges outside the focus nodes' neighbourhood are faded. Every node is
+    labelled up to ``max_labels`` nodes; above, the 30 best-connected and the focused ones.
+    Hovering an edge's midpoint names its strongest group and its mean attribution.
 
     Examples
     --------
@@ -284,11 +302,12 @@ def network_figure(
         fig.add_trace(trace)
     fig.add_trace(_edge_info_trace(pairs, tf, gene, mean, pos))
     lit_nodes = focus_set | set(tf[near]) | set(gene[near])
-    for trace in _node_traces(pairs, pos, focus_set, lit_nodes):
+    for trace in _node_traces(pairs, pos, focus_set, lit_nodes, max_labels):
         fig.add_trace(trace)
     fig.update_layout(
         title=title, height=700, showlegend=True, hovermode="closest",
-        legend={"title": "colour: sign, width: |mean attr|, size: degree", "orientation": "h", "y": -0.02,
+        legend={"title": "colour: sign of the strongest group; width: |mean attribution|; shape: kind; "
+                         "size: degree", "orientation": "h", "y": -0.02,
                 "yanchor": "top"},
         xaxis={"visible": False}, yaxis={"visible": False},
         margin={"l": 10, "r": 10, "t": 50, "b": 10},
