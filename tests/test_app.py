@@ -99,11 +99,20 @@ def test_attribute_gene_in_background_and_show_charts(monkeypatch, tiny, tmp_pat
     assert len(charts) == 2  # bars and heatmap of GENE0
     bars = json.loads(charts[0].proto.spec)
     assert "Top TFs of GENE0" in bars["layout"]["title"]["text"]
+    assert "every TF's mean over all metacells" in texts(at.caption)  # from GENE0.npy: nothing missing
+    axes = [v for k, v in bars["layout"].items() if k.startswith("xaxis")]
+    assert len({tuple(a["range"]) for a in axes}) == 1  # one shared value axis
+    at.toggle(key=state.BAR_OWN_AXIS).set_value(True).run()
+    bars = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert all("range" not in v for k, v in bars["layout"].items() if k.startswith("xaxis"))
     at.radio(key=state.BAR_LAYOUT).set_value("grouped").run()
     no_exception(at)
+    dots = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert dots["data"][0]["mode"] == "markers" and "customdata" in dots["data"][0]
     at.number_input(key=state.N_TFS).set_value(3).run()
     heat = json.loads(at.get("plotly_chart")[1].proto.spec)
     assert len(heat["data"][0]["y"]) <= 3 * 8
+    assert not any(v is None for row in heat["data"][0]["z"] for v in row)  # every group's value known
 
 
 def test_stop_between_genes(tiny, tmp_path):
@@ -212,7 +221,7 @@ def test_table_filters_sort_and_download(monkeypatch, tiny, results, downloads):
     no_exception(at)
 
 
-def test_compare_page(monkeypatch, results):
+def test_compare_page(monkeypatch, tiny, results):
     at = app(monkeypatch, results=results, page="compare")
     no_exception(at)
     at.multiselect(key=state.CMP_A).set_value(["NK"])
@@ -222,8 +231,20 @@ def test_compare_page(monkeypatch, results):
     bars, heat = (json.loads(c.proto.spec) for c in at.get("plotly_chart"))
     assert "NK minus B cell + pDC" in bars["layout"]["title"]["text"]
     assert "TF activity" in heat["layout"]["title"]["text"]
+    assert "row-scaled" in heat["data"][0]["colorbar"]["title"]["text"]
+    assert re.search(r"\d+ missing in NK and \d+ missing in B cell \+ pDC", texts(at.caption))
+    assert "No statistics are possible" in texts(at.info)  # a table alone holds no metacells
     at.multiselect(key=state.CMP_B).set_value([]).run()
     assert "at least one group" in texts(at.warning)
+    # with the dataset and GENE1.npy: Mann-Whitney U per TF, BH q, a violin of one TF
+    at = app(monkeypatch, mdata=tiny["mdata"], models=tiny["models"], results=results, page="compare")
+    at.selectbox(key=state.CMP_GENE).set_value("GENE1").run()
+    no_exception(at)
+    tests = at.dataframe[-1].value
+    assert list(tests.columns) == ["tf", "mean_a", "mean_b", "diff", "u", "p", "q", "n_a", "n_b"]
+    assert "Mann-Whitney U" in texts(at.caption)
+    violin = json.loads(at.get("plotly_chart")[-1].proto.spec)
+    assert violin["data"][0]["type"] == "violin"
 
 
 def test_results_folder_alone_is_enough_to_browse(monkeypatch, results, tmp_path):
@@ -331,7 +352,7 @@ def test_widgets_take_defaults_from_state_without_warning(monkeypatch, tiny, res
         monkeypatch.setenv(var, str(value))
     values = {
         "attribution": {state.N_STEPS: 100, state.N_TFS: 10, state.METHOD: "captum", state.RANK_BY: "mean",
-                        state.BAR_LAYOUT: "panels"},
+                        state.BAR_LAYOUT: "panels", state.BAR_OWN_AXIS: False, state.BAR_SAME_ORDER: False},
         "network": {state.NET_TOP_K: 3, state.NET_MIN_ABS: 0.0, state.NET_SIGN: "all", state.NET_FOCUS: [],
                     state.NET_VIEW: "overview", state.NET_HUBS: 10, state.NET_TARGETS: 15},
         "table": {state.TAB_SORT: "mean_attr", state.TAB_ASCENDING: False, state.TAB_SIGN: "all"},

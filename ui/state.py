@@ -26,6 +26,8 @@ N_STEPS = "attr_n_steps"  # widget
 N_TFS = "attr_n_tfs"  # widget
 RANK_BY = "attr_rank_by"  # widget: "mean" or "abs"
 BAR_LAYOUT = "attr_bar_layout"  # widget: "panels" or "grouped"
+BAR_OWN_AXIS = "attr_bar_own_axis"  # widget: each panel its own value axis (opt-in)
+BAR_SAME_ORDER = "attr_bar_same_order"  # widget: same TF order in every panel
 JOB = "attr_job"  # ui.jobs.Job running or last run in this session
 
 # network page
@@ -63,6 +65,9 @@ CMP_GENE = "cmp_gene"
 CMP_TOP = "cmp_top"
 CMP_BARS = "cmp_bars"  # chart: group A minus group B
 CMP_ACTIVITY = "cmp_activity"  # chart: TF activity heatmap
+CMP_SCALED = "cmp_scaled"  # widget: row-scale the activity heatmap
+CMP_VIOLIN = "cmp_violin"  # chart: one TF's per-metacell attribution per group
+CMP_TF = "cmp_tf"  # widget: TF whose per-metacell attributions are drawn as violins
 
 # export widgets (one pair per page, see export_key and export_download_key)
 EXPORT_FMT = "export_fmt"
@@ -76,6 +81,8 @@ DEFAULTS: dict[str, Any] = {
     N_TFS: 10,
     RANK_BY: "mean",
     BAR_LAYOUT: "panels",
+    BAR_OWN_AXIS: False,
+    BAR_SAME_ORDER: False,
     NET_TOP_K: 3,
     NET_MIN_ABS: 0.0,
     NET_SIGN: "all",
@@ -88,6 +95,7 @@ DEFAULTS: dict[str, Any] = {
     TAB_SORT: "mean_attr",
     TAB_ASCENDING: False,
     CMP_TOP: 20,
+    CMP_SCALED: True,
 }
 
 

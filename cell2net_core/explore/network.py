@@ -33,6 +33,7 @@ __all__ = [
     "network_view",
     "describe_rows",
     "with_rank",
+    "holds_every_tf",
     "limit_hubs",
     "LAYOUTS",
     "arranged_layout",
@@ -517,3 +518,20 @@ def arranged_layout(pairs: pd.DataFrame, *, kind: str = "spring", centre: str | 
         return {centre: (0.0, 0.0), **_rings([n for n in order if n != centre])}
     tfs = set(pairs["tf"].astype(str))
     return {**_column([n for n in order if n not in tfs], 1.0), **_column([n for n in order if n in tfs], -1.0)}
+
+
+def holds_every_tf(table: pd.DataFrame) -> bool:
+    """Whether every gene and group holds a row for each of the gene's TFs (no value is missing),
+    as in a table re-aggregated from ``<GENE>.npy`` with ``n_tfs=None``.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"tf": ["A", "B", "A"], "gene": "G", "ct": ["NK", "NK", "B"], "mean_attr": 1.0,
+    ...                   "std_attr": 0.0})
+    >>> holds_every_tf(t), holds_every_tf(t.iloc[:2])
+    (False, True)
+    """
+    group = check_table(table)
+    per = table.groupby(["gene", group], observed=True)["tf"].nunique()
+    n_tfs = table.groupby("gene")["tf"].nunique()
+    return bool((per.to_numpy() == n_tfs.reindex(per.index.get_level_values("gene")).to_numpy()).all())
