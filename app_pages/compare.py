@@ -43,7 +43,6 @@ with left:
 with right:
     scaled = st.toggle("Row-scaled (each TF divided by its largest |value|)", key=state.CMP_SCALED)
     shown = compare.row_scaled(activity) if scaled else activity
-    shown.attrs = activity.attrs
     chart(figures.activity_heatmap(shown, top=int(top), scaled=scaled), name="tf_activity", key=state.CMP_ACTIVITY)
 
 st.subheader("Statistics from per-metacell attributions")

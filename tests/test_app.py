@@ -22,7 +22,7 @@ from ui import state
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
 WIDGETS = ("number_input", "slider", "radio", "selectbox", "toggle", "multiselect")
-PAGE = {name: f"app_pages/{name}.py" for name in ("home", "attribution", "network", "table", "compare")}
+PAGE = {name: f"app_pages/{name}.py" for name in ("home", "attribution", "network", "table", "compare", "dotplot")}
 
 
 @pytest.fixture(scope="module")
@@ -247,6 +247,17 @@ def test_compare_page(monkeypatch, tiny, results):
     assert violin["data"][0]["type"] == "violin"
 
 
+def test_dot_plot_sizes_by_expression_and_clusters(monkeypatch, tiny, results):
+    at = app(monkeypatch, mdata=tiny["mdata"], results=results, page="dotplot")
+    no_exception(at)
+    fig = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert "fraction of metacells expressing the TF" in fig["data"][0]["name"]
+    assert "clustered" in texts(at.caption)
+    at.toggle(key=state.DOT_SCALED).set_value(True).run()
+    fig = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert max(abs(v) for v in fig["data"][0]["marker"]["color"]) == pytest.approx(1.0)
+
+
 def test_results_folder_alone_is_enough_to_browse(monkeypatch, results, tmp_path):
     tutorial = tmp_path / "tutorial"
     tutorial.mkdir()
@@ -256,7 +267,7 @@ def test_results_folder_alone_is_enough_to_browse(monkeypatch, results, tmp_path
     no_exception(at)
     assert "browsing stored results only" in texts(at.sidebar.info)
     assert len(at.get("plotly_chart")) == 2  # a cached gene's charts from the table alone
-    for page in ("network", "table", "compare"):
+    for page in ("network", "table", "compare", "dotplot"):
         at.switch_page(PAGE[page]).run()
         no_exception(at)
         assert not at.error

@@ -69,6 +69,12 @@ CMP_SCALED = "cmp_scaled"  # widget: row-scale the activity heatmap
 CMP_VIOLIN = "cmp_violin"  # chart: one TF's per-metacell attribution per group
 CMP_TF = "cmp_tf"  # widget: TF whose per-metacell attributions are drawn as violins
 
+# dot plot page
+DOT_GENES = "dot_genes"
+DOT_TOP = "dot_top"
+DOT_SCALED = "dot_scaled"
+DOT_CHART = "dot_chart"  # chart: clicking a dot opens the TF's regulon
+
 # export widgets (one pair per page, see export_key and export_download_key)
 EXPORT_FMT = "export_fmt"
 
@@ -96,6 +102,8 @@ DEFAULTS: dict[str, Any] = {
     TAB_ASCENDING: False,
     CMP_TOP: 20,
     CMP_SCALED: True,
+    DOT_TOP: 40,
+    DOT_SCALED: False,
 }
 
 

@@ -19,6 +19,7 @@ PAGES = {
     "network": "app_pages/network.py",
     "table": "app_pages/table.py",
     "compare": "app_pages/compare.py",
+    "dotplot": "app_pages/dotplot.py",
 }
 _FORMAT_LABELS = {
     "csv": "Edge list (CSV)",

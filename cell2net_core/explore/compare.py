@@ -18,7 +18,7 @@ from ..errors import Cell2NetInputError
 from .network import check_table
 
 __all__ = ["compare_groups", "tf_activity", "row_scaled", "missing_counts", "metacell_tests",
-           "cluster_order"]
+           "cluster_order", "tf_expression"]
 
 
 def _as_list(groups: str | Sequence[str]) -> list[str]:
@@ -39,8 +39,7 @@ def tf_activity(table: pd.DataFrame, *, genes: Sequence[str] | None = None) -> p
 
     Returns
     -------
-    DataFrame indexed by TF, one column per group, sorted by TF; ``attrs["n_genes"]`` holds the
-    matching TF x group count of genes behind each value.
+    DataFrame indexed by TF, one column per group, sorted by TF.
 
     Examples
     --------
@@ -54,11 +53,8 @@ def tf_activity(table: pd.DataFrame, *, genes: Sequence[str] | None = None) -> p
         table = table[table["gene"].isin(list(genes))]
     table = table.assign(**{group: table[group].astype(str)})
     act = table.pivot_table(index="tf", columns=group, values="mean_attr", aggfunc="mean", observed=True)
-    n = table.pivot_table(index="tf", columns=group, values="mean_attr", aggfunc="size", observed=True)
     act.columns.name = group
-    act = act.sort_index()
-    act.attrs["n_genes"] = n.reindex_like(act).fillna(0).astype(int)
-    return act
+    return act.sort_index()
 
 
 def row_scaled(matrix: pd.DataFrame) -> pd.DataFrame:
@@ -209,3 +205,27 @@ def cluster_order(matrix: pd.DataFrame) -> pd.DataFrame:
         return hierarchy.leaves_list(hierarchy.linkage(x, method="average")) if len(x) > 2 else np.arange(len(x))
 
     return matrix.iloc[leaves(filled), leaves(filled.T)]
+
+
+def tf_expression(mdata, tfs: Sequence[str], *, groupby: str) -> pd.DataFrame:
+    """TF x group fraction of metacells expressing each TF (RNA count > 0), from the dataset's ``rna``.
+
+    TFs absent from ``rna.var_names`` are left out (the dot plot then sizes them by ``|value|``).
+
+    Examples
+    --------
+    >>> from cell2net_core.testing import random_dataset
+    >>> frac = tf_expression(random_dataset(n_metacells=16), ["TF0", "TF1"], groupby="cell_type_v2")
+    >>> frac.shape[0], bool(((frac >= 0) & (frac <= 1)).all().all())
+    (2, True)
+    """
+    from ..data import group_labels
+
+    rna = mdata["rna"]
+    present = [t for t in tfs if t in set(rna.var_names.astype(str))]
+    x = rna[:, present].X
+    x = x.toarray() if hasattr(x, "toarray") else np.asarray(x)
+    expressed = pd.DataFrame(x > 0, columns=present).astype(float)
+    frac = expressed.groupby(group_labels(mdata, groupby)).mean().T
+    frac.columns = [str(c) for c in frac.columns]
+    return frac

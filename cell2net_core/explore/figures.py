@@ -445,15 +445,13 @@ def activity_heatmap(activity: pd.DataFrame, *, top: int = 40, scaled: bool = Fa
         raise Cell2NetInputError(msg)
     keep = activity.abs().sum(axis=1).sort_values(ascending=False, kind="stable").index[:top]
     act = activity.loc[keep].sort_index(ascending=False)
-    n = activity.attrs.get("n_genes")
-    n = n.reindex_like(act).fillna(0).astype(int) if n is not None else act.notna().astype(int)
     zmax = float(np.nanmax(np.abs(act.to_numpy()))) if act.notna().any().any() else 1.0
     label = "row-scaled mean attr" if scaled else "mean attr"
     fig = go.Figure(
         go.Heatmap(
             z=act.to_numpy(), x=[str(c) for c in act.columns], y=act.index.tolist(), colorscale=_DIVERGING,
-            zmid=0, zmin=-zmax, zmax=zmax, colorbar={"title": label}, customdata=n.to_numpy(), hoverongaps=True,
-            hovertemplate="TF %{y}<br>%{x}<br>" + label + ": %{z:.4g}<br>over %{customdata} gene(s)<extra></extra>",
+            zmid=0, zmin=-zmax, zmax=zmax, colorbar={"title": label}, hoverongaps=True,
+            hovertemplate="TF %{y}<br>%{x}<br>" + label + ": %{z:.4g}<extra></extra>",
         )
     )
     fig.update_layout(
