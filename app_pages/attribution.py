@@ -4,12 +4,21 @@ import streamlit as st
 
 from cell2net_core import attribution, data
 from cell2net_core.aggregate import RANK_BY
-from cell2net_core.explore import figures
+from cell2net_core.explore import figures, network
 from cell2net_core.settings import Settings
 from ui import cache, jobs, source, state
 from ui.widgets import chart, guard
 
 MAX_SHOWN = 8
+
+
+def gene_tables(full, *, n_tfs: int, rank_by: str):
+    """The bars' top-n rows and a note saying where the values come from."""
+    if ctx.mdata is not None and network.holds_every_tf(full):
+        top = full[network.with_rank(full, rank_by=rank_by)["rank"] <= n_tfs]
+        return top, (f"From the gene's per-metacell attributions (.npy): every TF's mean over all metacells of each "
+                     f"group; bars show the top {n_tfs} per group, the heatmap every group's value of those TFs.")
+    return full, f"From the stored table: {network.describe_rows(full)}; grey cells are TFs outside a group's top list."
 ctx = source.current()
 st.title("Gene attribution")
 if ctx.results is None:
@@ -36,7 +45,7 @@ if cached and state.GENES not in st.session_state:
     st.session_state[state.GENES] = sorted(cached)[:1]
 genes = st.multiselect(
     "Genes (type to search)", options, key=state.GENES, format_func=status,
-    placeholder="Choose target genes",
+    placeholder="e.g. MS4A1 (type to search)",
 )
 
 with st.expander("Settings", expanded=False):
@@ -77,7 +86,7 @@ def show_progress() -> None:
         return
     if job.done:
         st.rerun(scope="app")
-    st.progress(job.overall, text=f"Overall: {job.index} of {len(job.genes)} genes done")
+    st.progress(job.overall, text=f"Overall: {job.index} of {len(job.genes)} genes done; {job.eta()}")
     st.progress(min(job.fraction, 1.0), text=f"Gene {job.gene or '...'}")
     if st.button("Stop after this gene", icon=":material/stop:", disabled=job.stop.is_set()):
         job.stop.set()
@@ -103,13 +112,21 @@ if not shown:
     st.stop()
 if len(shown) > MAX_SHOWN:
     st.caption(f"Showing the first {MAX_SHOWN} of {len(shown)} genes.")
-grouped = st.radio("Bar layout", ["panels", "grouped"], horizontal=True, key=state.BAR_LAYOUT,
-                   format_func={"panels": "one panel per group", "grouped": "one chart, grouped"}.get)
+c1, c2, c3 = st.columns(3)
+grouped = c1.radio("Bar layout", ["panels", "grouped"], horizontal=True, key=state.BAR_LAYOUT,
+                   format_func={"panels": "one panel per group", "grouped": "TF x group dot plot"}.get)
+own_axis = c2.toggle("Each panel its own value axis", key=state.BAR_OWN_AXIS, disabled=grouped == "grouped",
+                     help="Off: one shared axis, so a weak group's bars look weak.")
+same_order = c3.toggle("Same TF order in every panel", key=state.BAR_SAME_ORDER, disabled=grouped == "grouped")
 for gene, tab in zip(shown, st.tabs(shown[:MAX_SHOWN]), strict=False):
     with tab, guard(stop=False):
-        table = cache.gene_table(
-            ctx.results, gene, mdata_path=ctx.mdata_path, groupby=groupby, n_tfs=int(n_tfs), rank_by=rank_by
+        full = cache.gene_table(
+            ctx.results, gene, mdata_path=ctx.mdata_path, groupby=groupby, n_tfs=None, rank_by=rank_by
         )
-        bars = figures.tf_bars(table, gene, grouped=grouped == "grouped")
+        top, source_note = gene_tables(full, n_tfs=int(n_tfs), rank_by=rank_by)
+        st.caption(source_note)
+        bars = figures.tf_bars(top, gene, grouped=grouped == "grouped", shared_axis=not own_axis,
+                               same_order=same_order)
         chart(bars, name=f"{gene}_tf_bars", key=state.tf_bars_key(gene))
-        chart(figures.tf_heatmap(table, gene), name=f"{gene}_tf_heatmap", key=state.tf_heatmap_key(gene))
+        heat = full[full["tf"].isin(set(top["tf"]))]
+        chart(figures.tf_heatmap(heat, gene), name=f"{gene}_tf_heatmap", key=state.tf_heatmap_key(gene))

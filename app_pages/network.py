@@ -1,49 +1,73 @@
-"""Network: the filtered TF -> gene graph, click-to-focus, hub TFs and export."""
+"""Network: one filtered edge set drawn (overview of hubs, regulons, TF -> TF hierarchy), counted and exported."""
 
-import numpy as np
 import streamlit as st
 
-from cell2net_core.explore import figures, network
+from cell2net_core.explore import export, figures, network
 from ui import cache, source, state
-from ui.widgets import chart, clamp_state, export_buttons, guard, network_table
+from ui.widgets import chart, export_buttons, guard, network_table
+
+VIEWS = {
+    "overview": "Overview: hub TFs and their strongest targets",
+    "targets": "Targets of a TF",
+    "regulators": "Regulators of a gene",
+    "hierarchy": "TF -> TF hierarchy (regulators above the TFs they drive)",
+}
+DEFAULT_LAYOUT = {"overview": "spring", "targets": "concentric", "regulators": "concentric", "hierarchy": "hierarchy"}
 
 ctx = source.current()
 st.title("TF -> gene network")
 table = network_table(ctx)
 group = network.check_table(table)
-max_abs = float(np.nanmax(np.abs(table["mean_attr"].to_numpy()))) if len(table) else 1.0
+all_tfs, all_genes = sorted(table["tf"].unique()), sorted(table["gene"].unique())
+
+view = st.radio("View", list(VIEWS), key=state.NET_VIEW, format_func=VIEWS.get, horizontal=True)
+centre = None
+if view == "targets":
+    centre = st.selectbox("TF (type to search)", all_tfs, key=state.NET_CENTRE_TF)
+elif view == "regulators":
+    centre = st.selectbox("Target gene (type to search)", all_genes, key=state.NET_CENTRE_GENE)
 
 with st.expander("Filters", expanded=True):
     c1, c2, c3 = st.columns(3)
     groups = c1.multiselect(f"{group}", sorted(table[group].astype(str).unique()), key=state.NET_GROUPS,
-                            placeholder="all")
-    genes = c2.multiselect("Target genes", sorted(table["gene"].unique()), key=state.NET_GENES, placeholder="all")
-    tfs = c3.multiselect("TFs", sorted(table["tf"].unique()), key=state.NET_TFS, placeholder="all")
+                            placeholder="all (e.g. NK)")
+    genes = c2.multiselect("Target genes", all_genes, key=state.NET_GENES, placeholder="all (e.g. MS4A1)",
+                           disabled=view == "regulators")
+    tfs = c3.multiselect("TFs", all_tfs, key=state.NET_TFS, placeholder="all (e.g. SPI1)", disabled=view == "targets")
     c4, c5, c6 = st.columns(3)
     top_k = c4.number_input("Top-k TFs per gene and group (0 = all)", 0, 500, key=state.NET_TOP_K)
-    clamp_state(state.NET_MIN_ABS, 0.0, max_abs)
-    min_abs = c5.slider("|mean attribution| at least", 0.0, max_abs, key=state.NET_MIN_ABS,
-                        step=max_abs / 200 or 0.01, format="%.4g")
+    min_abs = c5.number_input("|mean attribution| at least (type a value)", min_value=0.0, key=state.NET_MIN_ABS,
+                              format="%.4g", step=0.01)
     sign = c6.radio("Sign", list(network.SIGNS), horizontal=True, key=state.NET_SIGN,
                     format_func={"all": "all", "positive": "activation", "negative": "repression"}.get)
+    c7, c8, c9 = st.columns(3)
+    n_hubs = c7.number_input("Overview: hub TFs (0 = all)", 0, 1000, key=state.NET_HUBS, disabled=view != "overview",
+                             help="The TFs with the largest summed |mean attribution| over the filtered edges.")
+    n_targets = c8.number_input("Overview: strongest targets per hub (0 = all)", 0, 5000, key=state.NET_TARGETS,
+                                disabled=view != "overview")
+    max_drawn = c9.number_input("Most edges drawn", 10, 5000, step=100, key=state.NET_MAX_DRAWN)
+st.caption(f"The table: {network.describe_rows(table)}. |mean| quantiles 50/90/99%: "
+           + ", ".join(f"{q:.3g}" for q in table["mean_attr"].abs().quantile([0.5, 0.9, 0.99])))
 
 with guard():
     edges = network.filter_edges(
-        table, cell_types=groups or None, genes=genes or None, tfs=tfs or None,
-        top_k=int(top_k) or None, min_abs=float(min_abs), sign=sign,
+        table, cell_types=groups or None, sign=sign, top_k=int(top_k) or None, min_abs=float(min_abs),
+        genes=[centre] if view == "regulators" else genes or None,
+        tfs=[centre] if view == "targets" else tfs or None,
     )
+    if view == "overview":
+        edges = network.limit_hubs(edges, n_hubs=int(n_hubs) or None, n_targets=int(n_targets) or None)
+    elif view == "hierarchy":
+        edges = network.tf_tf_pairs(edges, tfs=all_tfs)
 if edges.empty:
     st.warning("No edge passes these filters: widen the groups, genes, TFs, threshold or sign.")
     st.stop()
-pairs = network.pair_edges(edges)
-drawn, capped = network.cap_edges(pairs)
-if capped:
-    st.warning(
-        f"The filter leaves {len(pairs):,} TF -> gene edges, more than a browser draws smoothly: "
-        f"showing the {len(drawn):,} strongest by |mean attribution|. Narrow the filter to see the rest; "
-        "the export below holds every filtered edge."
-    )
-pos = cache.layout(drawn)
+net = network.network_view(edges, max_edges=int(max_drawn))
+(st.warning if net.capped else st.caption)(net.message())
+layout_key = state.net_layout_key(view)
+st.session_state.setdefault(layout_key, DEFAULT_LAYOUT[view])
+kind = st.radio("Layout", list(network.LAYOUTS), key=layout_key, horizontal=True)
+pos = cache.layout(net.drawn, kind, centre)
 
 # a click or lasso on the chart (stored by its key) sets the focus before the figure is built
 selection = st.session_state.get(state.NET_CHART)
@@ -52,25 +76,31 @@ picked = sorted({str(p["customdata"]) for p in points if isinstance(p.get("custo
 if picked and picked != st.session_state.get(state.NET_LAST_SELECTION):
     st.session_state[state.NET_LAST_SELECTION] = picked
     st.session_state[state.NET_FOCUS] = [n for n in picked if n in pos]
-nodes = sorted(pos)
 st.session_state[state.NET_FOCUS] = [n for n in st.session_state[state.NET_FOCUS] if n in pos]
-focus = st.multiselect("Focus on nodes (or click / lasso them in the graph)", nodes, key=state.NET_FOCUS)
+focus = st.multiselect("Search and highlight nodes (or click / lasso them in the graph)", sorted(pos),
+                       key=state.NET_FOCUS, placeholder="e.g. a TF or gene name")
 
 left, right = st.columns([3, 1])
 with left:
-    fig = figures.network_figure(drawn, pos, focus=focus,
-                               title=f"{len(drawn):,} edges, {len(pos):,} nodes (edges: strongest {group})")
+    what = VIEWS[view].split(":")[0] + (f": {centre}" if centre else "")
+    title = f"{len(net.drawn):,} edges, {len(pos):,} nodes ({what})"
+    fig = figures.network_figure(net.drawn, pos, focus=focus, title=title)
     chart(fig, name="tf_gene_network", key=state.NET_CHART, on_select="rerun", selection_mode=("points", "lasso"))
 with right:
     st.subheader("Hub TFs")
-    hubs = network.hub_tfs(edges)
+    st.caption(f"Of the {len(net.pairs):,} edges above: out-degree = distinct target genes; "
+               f"n_edges = rows (edge x {group}).")
     by_degree, by_weight = st.tabs(["by out-degree", "by summed |mean|"])
-    height = min(420, 35 * (len(hubs) + 1) + 3)
-    by_degree.dataframe(hubs, hide_index=True, height=height)
-    by_weight.dataframe(hubs.sort_values("sum_abs_attr", ascending=False), hide_index=True, height=height)
+    height = min(420, 35 * (len(net.hubs) + 1) + 3)
+    by_degree.dataframe(net.hubs, hide_index=True, height=height)
+    by_weight.dataframe(net.hubs.sort_values("sum_abs_attr", ascending=False), hide_index=True, height=height)
 
 if focus:
     st.subheader(f"Edges of {', '.join(focus)}")
-    st.dataframe(network.neighbourhood(edges, focus), hide_index=True)
+    st.dataframe(network.with_rank(network.neighbourhood(net.rows, focus)), hide_index=True)
 st.subheader("Export the filtered network")
-export_buttons(edges, page="network", name="tf_gene_network")
+stem = export.file_stem(
+    "network", groups=groups, top_k=int(top_k) or None, sign=sign,
+    genes=[centre] if view == "regulators" else genes, tfs=[centre] if view == "targets" else tfs,
+)
+export_buttons(net.rows, page="network", name=stem, positions=pos)

@@ -3,13 +3,13 @@
 import numpy as np
 import streamlit as st
 
-from cell2net_core.explore import network
+from cell2net_core.explore import export, network
 from ui import source, state
 from ui.widgets import clamp_state, export_buttons, guard, network_table
 
 ctx = source.current()
 st.title("TF -> gene table")
-table = network_table(ctx)
+table = network.with_rank(network_table(ctx))
 group = network.check_table(table)
 
 
@@ -22,10 +22,11 @@ def bounds(column: str) -> tuple[float, float]:
 
 with st.expander("Filters", expanded=True):
     c1, c2, c3 = st.columns(3)
-    genes = c1.multiselect("Target genes", sorted(table["gene"].unique()), key=state.TAB_GENES, placeholder="all")
-    tfs = c2.multiselect("TFs", sorted(table["tf"].unique()), key=state.TAB_TFS, placeholder="all")
+    genes = c1.multiselect("Target genes", sorted(table["gene"].unique()), key=state.TAB_GENES,
+                       placeholder="all (e.g. MS4A1)")
+    tfs = c2.multiselect("TFs", sorted(table["tf"].unique()), key=state.TAB_TFS, placeholder="all (e.g. SPI1)")
     groups = c3.multiselect(group, sorted(table[group].astype(str).unique()), key=state.TAB_GROUPS,
-                            placeholder="all")
+                            placeholder="all (e.g. NK)")
     c4, c5, c6 = st.columns(3)
     mean_lo, mean_hi = bounds("mean_attr")
     clamp_state(state.TAB_MEAN, mean_lo, mean_hi)
@@ -49,6 +50,8 @@ with guard():
     )
 shown = shown.sort_values(sort_by, ascending=ascending, kind="stable").reset_index(drop=True)
 st.metric("Rows shown", f"{len(shown):,} of {len(table):,}")
+st.caption(f"The table: {network.describe_rows(table)}; rank = the TF's place within its "
+           f"gene and {group} by mean attribution (1 = largest).")
 if shown.empty:
     st.warning("No row passes these filters: widen the genes, TFs, groups, ranges or sign.")
     st.stop()
@@ -58,4 +61,5 @@ st.download_button(
     mime="text/csv", key=state.TABLE_DOWNLOAD_CSV, icon=":material/download:",
 )
 st.subheader("Export as a network")
-export_buttons(shown, page="table", name="tf_gene_network")
+stem = export.file_stem("table", groups=groups, genes=genes, tfs=tfs, sign=sign)
+export_buttons(shown, page="table", name=stem)

@@ -117,7 +117,7 @@ def group_column(table: pd.DataFrame) -> str | None:
     >>> group_column(pd.DataFrame(columns=["tf", "gene", "cell_type_v2", "mean_attr", "std_attr"]))
     'cell_type_v2'
     """
-    extra = [c for c in table.columns if c not in TABLE_COLUMNS]
+    extra = [c for c in table.columns if c not in TABLE_COLUMNS and c != "rank"]  # rank: explore.network.with_rank
     if len(extra) > 1:
         msg = f"TF -> gene table has several extra columns {extra}; expected one grouping column."
         raise Cell2NetInputError(msg)

@@ -110,12 +110,12 @@ class ResultStore:
         return self.path / f"{gene}{suffix}"
 
     def genes(self) -> list[str]:
-        """Genes with results: per-gene CSV or NPY files, else the genes of ``tf_to_gene.csv``."""
+        """Genes with results: per-gene CSV or NPY files and every gene of ``tf_to_gene.csv``."""
         if not self.path.is_dir():
             return []
         found = {p.stem for p in self._gene_csvs()} | {p.stem for p in self.path.glob("*.npy")}
-        if not found and (self.path / CONSOLIDATED).is_file():
-            found = set(self.table()["gene"].unique())
+        if (self.path / CONSOLIDATED).is_file():
+            found |= set(read_network_table(self.path / CONSOLIDATED)["gene"].unique())
         return sorted(found)
 
     def has(self, gene: str) -> bool:
@@ -198,7 +198,8 @@ class ResultStore:
         path = self._file(gene, ".csv")
         if path.is_file():
             return read_network_table(path)
-        table = self.table()
+        consolidated = self.path / CONSOLIDATED
+        table = read_network_table(consolidated) if consolidated.is_file() else self.table()
         rows = table[table["gene"] == gene].reset_index(drop=True)
         if rows.empty:
             msg = f"No results for gene {gene!r} in {str(self.path)!r}."

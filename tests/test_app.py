@@ -22,7 +22,7 @@ from ui import state
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
 WIDGETS = ("number_input", "slider", "radio", "selectbox", "toggle", "multiselect")
-PAGE = {name: f"app_pages/{name}.py" for name in ("home", "attribution", "network", "table", "compare")}
+PAGE = {name: f"app_pages/{name}.py" for name in ("home", "attribution", "network", "table", "compare", "dotplot")}
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +72,7 @@ def test_overview_summarises_source(monkeypatch, tiny, results):
     no_exception(at)
     summary = texts(at.sidebar.markdown)
     for fact in ("Metacells:** 48", "Genes with peaks:** 3", "Genes with checkpoints:** 2",
-                 "Genes with cached results:** 2", "TFs:** 9", "cell_type_v2", "Device:** CPU"):
+                 "Genes with results (files and tf_to_gene.csv):** 2", "TFs:** 9", "cell_type_v2", "Device:** CPU"):
         assert fact in summary
     assert at.sidebar.radio(key=state.SOURCE_KIND).value == "paths"
     assert "Cell2Net Explorer" in at.title[0].value
@@ -99,11 +99,20 @@ def test_attribute_gene_in_background_and_show_charts(monkeypatch, tiny, tmp_pat
     assert len(charts) == 2  # bars and heatmap of GENE0
     bars = json.loads(charts[0].proto.spec)
     assert "Top TFs of GENE0" in bars["layout"]["title"]["text"]
+    assert "every TF's mean over all metacells" in texts(at.caption)  # from GENE0.npy: nothing missing
+    axes = [v for k, v in bars["layout"].items() if k.startswith("xaxis")]
+    assert len({tuple(a["range"]) for a in axes}) == 1  # one shared value axis
+    at.toggle(key=state.BAR_OWN_AXIS).set_value(True).run()
+    bars = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert all("range" not in v for k, v in bars["layout"].items() if k.startswith("xaxis"))
     at.radio(key=state.BAR_LAYOUT).set_value("grouped").run()
     no_exception(at)
+    dots = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert dots["data"][0]["mode"] == "markers" and "customdata" in dots["data"][0]
     at.number_input(key=state.N_TFS).set_value(3).run()
     heat = json.loads(at.get("plotly_chart")[1].proto.spec)
     assert len(heat["data"][0]["y"]) <= 3 * 8
+    assert not any(v is None for row in heat["data"][0]["z"] for v in row)  # every group's value known
 
 
 def test_stop_between_genes(tiny, tmp_path):
@@ -129,10 +138,12 @@ def test_network_filters_focus_and_export(monkeypatch, tiny, results, downloads)
     at.multiselect(key=state.NET_GENES).set_value(["GENE1"]).run()
     no_exception(at)
     expected = network.filter_edges(table, genes=["GENE1"], sign="negative")
+    n_pairs = len(expected[["tf", "gene"]].drop_duplicates())
     [button] = [b for b in at.get("download_button") if "edges" in b.proto.label]
-    assert button.proto.label == f"Download {len(expected)} edges"
+    assert button.proto.label == f"Download {n_pairs} edges ({len(expected)} rows)"
+    assert f"Drawing all {n_pairs} TF -> gene edges; downloads hold all {n_pairs} edges" in texts(at.caption)
     name, payload = downloads[-1]
-    assert name == "tf_gene_network.csv"
+    assert name == "network_GENE1_repression.csv"
     exported = pd.read_csv(io.BytesIO(payload))
     assert len(exported) == len(expected) and (exported["mean_attr"] < 0).all()
     assert set(exported["target"]) == {"GENE1"}
@@ -140,25 +151,53 @@ def test_network_filters_focus_and_export(monkeypatch, tiny, results, downloads)
     assert any(t.get("customdata") for t in fig["data"])  # clickable nodes
     hub = at.dataframe[0].value
     assert list(hub.columns) == ["tf", "out_degree", "sum_abs_attr", "n_edges"]
+    assert hub["n_edges"].sum() == len(expected)  # hubs of the same filtered edges
     tf = expected["tf"].iloc[0]
     at.multiselect(key=state.NET_FOCUS).set_value([tf]).run()
     assert f"Edges of {tf}" in texts(at.subheader)
     focus_rows = at.dataframe[-1].value
-    assert set(focus_rows["tf"]) == {tf} and {"mean_attr", "std_attr"} <= set(focus_rows.columns)
+    assert set(focus_rows["tf"]) == {tf} and {"mean_attr", "std_attr", "rank"} <= set(focus_rows.columns)
     at.selectbox(key=state.export_key("network")).set_value("graphml").run()
-    assert downloads[-1][0] == "tf_gene_network.graphml"
+    assert downloads[-1][0] == "network_GENE1_repression.graphml"
+    assert b'key="x"' in downloads[-1][1] or b"attr.name=\"x\"" in downloads[-1][1]  # layout coordinates
     at.multiselect(key=state.NET_GENES).set_value([]).run()
-    at.slider(key=state.NET_MIN_ABS).set_value(at.slider(key=state.NET_MIN_ABS).max).run()
+    at.number_input(key=state.NET_MIN_ABS).set_value(1e6).run()
     at.radio(key=state.NET_SIGN).set_value("all").run()
     no_exception(at)
-    assert len(at.warning) + len(at.get("plotly_chart")) >= 1
+    assert "No edge passes" in texts(at.warning)
 
 
-def test_network_caps_large_filters(monkeypatch, tmp_path):
+def test_network_regulon_and_hierarchy_views(monkeypatch, results):
+    at = app(monkeypatch, results=results, page="network")
+    at.radio(key=state.NET_VIEW).set_value("targets").run()
+    at.selectbox(key=state.NET_CENTRE_TF).set_value("TF0").run()
+    no_exception(at)
+    fig = json.loads(at.get("plotly_chart")[0].proto.spec)
+    nodes = [n for t in fig["data"] if t.get("customdata") for n in t["customdata"]]
+    labels = [x for t in fig["data"] if t.get("customdata") for x in t["text"]]
+    assert "TF0" in nodes and labels == nodes  # every node labelled
+    assert at.radio(key=state.net_layout_key("targets")).value == "concentric"
+    at.radio(key=state.NET_VIEW).set_value("regulators").run()
+    at.selectbox(key=state.NET_CENTRE_GENE).set_value("GENE0").run()
+    no_exception(at)
+    assert "Regulators of a gene: GENE0" in json.loads(at.get("plotly_chart")[0].proto.spec)["layout"]["title"]["text"]
+    at.radio(key=state.NET_VIEW).set_value("hierarchy").run()
+    no_exception(at)
+    assert at.warning or at.get("plotly_chart")
+
+
+def test_network_caps_large_filters(monkeypatch, tmp_path, downloads):
     random_table(n_genes=400, n_tfs=60, top=10).to_csv(tmp_path / "tf_to_gene.csv")
     at = app(monkeypatch, results=tmp_path, page="network")
     no_exception(at)
-    assert "more than a browser draws smoothly" in texts(at.warning)
+    assert at.get("plotly_chart")  # the overview: hubs and their strongest targets, not capped
+    at.number_input(key=state.NET_HUBS).set_value(0).run()
+    at.number_input(key=state.NET_TARGETS).set_value(0).run()
+    message = texts(at.warning)
+    found = re.search(r"Drawing the 2,000 strongest of ([\d,]+) edges .*downloads hold all ([\d,]+) edges", message)
+    assert found and found.group(1) == found.group(2)
+    [button] = [b for b in at.get("download_button") if "edges" in b.proto.label]
+    assert button.proto.label.startswith(f"Download {found.group(1)} edges")
     fig = json.loads(at.get("plotly_chart")[0].proto.spec)
     assert fig["layout"]["title"]["text"].startswith("2,000 edges")
 
@@ -182,7 +221,7 @@ def test_table_filters_sort_and_download(monkeypatch, tiny, results, downloads):
     no_exception(at)
 
 
-def test_compare_page(monkeypatch, results):
+def test_compare_page(monkeypatch, tiny, results):
     at = app(monkeypatch, results=results, page="compare")
     no_exception(at)
     at.multiselect(key=state.CMP_A).set_value(["NK"])
@@ -192,8 +231,31 @@ def test_compare_page(monkeypatch, results):
     bars, heat = (json.loads(c.proto.spec) for c in at.get("plotly_chart"))
     assert "NK minus B cell + pDC" in bars["layout"]["title"]["text"]
     assert "TF activity" in heat["layout"]["title"]["text"]
+    assert "row-scaled" in heat["data"][0]["colorbar"]["title"]["text"]
+    assert re.search(r"\d+ missing in NK and \d+ missing in B cell \+ pDC", texts(at.caption))
+    assert "No statistics are possible" in texts(at.info)  # a table alone holds no metacells
     at.multiselect(key=state.CMP_B).set_value([]).run()
     assert "at least one group" in texts(at.warning)
+    # with the dataset and GENE1.npy: Mann-Whitney U per TF, BH q, a violin of one TF
+    at = app(monkeypatch, mdata=tiny["mdata"], models=tiny["models"], results=results, page="compare")
+    at.selectbox(key=state.CMP_GENE).set_value("GENE1").run()
+    no_exception(at)
+    tests = at.dataframe[-1].value
+    assert list(tests.columns) == ["tf", "mean_a", "mean_b", "diff", "u", "p", "q", "n_a", "n_b"]
+    assert "Mann-Whitney U" in texts(at.caption)
+    violin = json.loads(at.get("plotly_chart")[-1].proto.spec)
+    assert violin["data"][0]["type"] == "violin"
+
+
+def test_dot_plot_sizes_by_expression_and_clusters(monkeypatch, tiny, results):
+    at = app(monkeypatch, mdata=tiny["mdata"], results=results, page="dotplot")
+    no_exception(at)
+    fig = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert "fraction of metacells expressing the TF" in fig["data"][0]["name"]
+    assert "clustered" in texts(at.caption)
+    at.toggle(key=state.DOT_SCALED).set_value(True).run()
+    fig = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert max(abs(v) for v in fig["data"][0]["marker"]["color"]) == pytest.approx(1.0)
 
 
 def test_results_folder_alone_is_enough_to_browse(monkeypatch, results, tmp_path):
@@ -205,7 +267,7 @@ def test_results_folder_alone_is_enough_to_browse(monkeypatch, results, tmp_path
     no_exception(at)
     assert "browsing stored results only" in texts(at.sidebar.info)
     assert len(at.get("plotly_chart")) == 2  # a cached gene's charts from the table alone
-    for page in ("network", "table", "compare"):
+    for page in ("network", "table", "compare", "dotplot"):
         at.switch_page(PAGE[page]).run()
         no_exception(at)
         assert not at.error
@@ -301,8 +363,9 @@ def test_widgets_take_defaults_from_state_without_warning(monkeypatch, tiny, res
         monkeypatch.setenv(var, str(value))
     values = {
         "attribution": {state.N_STEPS: 100, state.N_TFS: 10, state.METHOD: "captum", state.RANK_BY: "mean",
-                        state.BAR_LAYOUT: "panels"},
-        "network": {state.NET_TOP_K: 3, state.NET_MIN_ABS: 0.0, state.NET_SIGN: "all", state.NET_FOCUS: []},
+                        state.BAR_LAYOUT: "panels", state.BAR_OWN_AXIS: False, state.BAR_SAME_ORDER: False},
+        "network": {state.NET_TOP_K: 3, state.NET_MIN_ABS: 0.0, state.NET_SIGN: "all", state.NET_FOCUS: [],
+                    state.NET_VIEW: "overview", state.NET_HUBS: 10, state.NET_TARGETS: 15},
         "table": {state.TAB_SORT: "mean_attr", state.TAB_ASCENDING: False, state.TAB_SIGN: "all"},
         "compare": {state.CMP_TOP: 20},
     }

@@ -50,9 +50,26 @@ def test_fields_hold_no_newline_tab_or_quote():
         assert len(n_fields) == 1
 
 
-def test_sif_one_line_per_tf_and_gene():
+def test_sif_one_line_per_tf_and_gene_with_its_sign():
     lines = export.export_network(edges(), "sif").decode().splitlines()
-    assert lines == ["SPI1\tpd\tCD14", "PAX5\tpd\tMS4A1", "B AD TF\tpd\tLINE GENE"]
+    assert lines == ["SPI1\tactivates\tCD14", "PAX5\tactivates\tMS4A1", "B AD TF\tactivates\tLINE GENE"]
+    repressed = edges().assign(mean_attr=[0.25, -0.5, 1.5, 0.125])  # SPI1 -> CD14 strongest in cDC, negative
+    assert export.export_network(repressed, "sif").decode().splitlines()[0] == "SPI1\trepresses\tCD14"
+
+
+def test_graphml_and_cyjs_carry_the_layout_shown():
+    pos = {"SPI1": (0.5, -0.25), "CD14": (-1.0, 1.0)}
+    g = nx.read_graphml(io.BytesIO(export.export_network(edges(), "graphml", positions=pos)))
+    assert (g.nodes["SPI1"]["x"], g.nodes["SPI1"]["y"]) == (500.0, 250.0)
+    assert "x" not in g.nodes["PAX5"]  # not drawn: no position
+    doc = json.loads(export.export_network(edges(), "cyjs", positions=pos))
+    placed = {n["data"]["id"]: n.get("position") for n in doc["elements"]["nodes"]}
+    assert placed["CD14"] == {"x": -1000.0, "y": -1000.0} and placed["PAX5"] is None
+
+
+def test_file_stem_names_the_filter():
+    assert export.file_stem("network", groups=["Monocyte"], top_k=3) == "network_Monocyte_top3"
+    assert export.file_stem("table") == "table"
 
 
 def test_graphml_reads_back_with_name_and_kind():
@@ -89,7 +106,7 @@ def test_tutorial_table_without_n_metacells(tmp_path):
 
 def test_write_network_is_atomic_and_infers_format(tmp_path):
     path = export.write_network(edges(), tmp_path / "net.sif")
-    assert path.read_text().startswith("SPI1\tpd\tCD14")
+    assert path.read_text().startswith("SPI1\tactivates\tCD14")
     assert [p.name for p in tmp_path.iterdir()] == ["net.sif"]
     with pytest.raises(Cell2NetInputError, match="xlsx"):
         export.write_network(edges(), tmp_path / "net.xlsx")

@@ -111,18 +111,38 @@ def test_neighbourhood_lists_edges_touching_nodes():
     assert len(network.neighbourhood(hand_table(), ["C"])) == 1
 
 
-def test_tf_activity_sums_over_genes():
+def test_tf_activity_averages_where_present_and_leaves_missing_missing():
     act = compare.tf_activity(hand_table())
-    assert act.loc["A", "NK"] == pytest.approx(3.5)
-    assert act.loc["C", "B cell"] == 0.0
+    assert act.loc["A", "NK"] == pytest.approx((3.0 + 0.5) / 2)
+    assert pd.isna(act.loc["C", "B cell"])  # C is in no B cell top list: missing, not 0
     assert compare.tf_activity(hand_table(), genes=["G2"]).loc["A", "NK"] == 0.5
+    scaled = compare.row_scaled(act)
+    assert scaled.loc["A"].abs().max() == 1.0 and pd.isna(scaled.loc["C", "B cell"])
 
 
-def test_compare_groups_ranks_by_abs_difference():
-    diff = compare.compare_groups(hand_table(), "NK", "B cell")
-    assert diff.iloc[0]["tf"] == "A" and diff.iloc[0]["diff"] == pytest.approx(3.5 + 4.0)
+def test_compare_groups_pairs_genes_and_counts_missing():
+    diff = compare.compare_groups(hand_table(), "NK", "B cell").set_index("tf")
+    assert diff.loc["A", "diff"] == pytest.approx(3.0 - (-4.0)) and diff.loc["A", "n_genes"] == 1  # G1 only
+    assert pd.isna(diff.loc["C", "diff"]) and diff.loc["C", "attr_a"] == 1.0  # C only in NK: no difference
+    assert pd.isna(diff.loc["B", "diff"])  # B in NK for G1, in B cell for G2: never both for one gene
+    assert compare.missing_counts(diff) == (0, 1)
+    assert diff.index[0] == "A"
     one = compare.compare_groups(hand_table(), ["NK"], ["B cell"], gene="G2").set_index("tf")
-    assert one.loc["B", "diff"] == pytest.approx(-1.5)
+    assert pd.isna(one.loc["B", "diff"]) and one.loc["B", "attr_b"] == 1.5
+
+
+def test_metacell_tests_find_the_shifted_tf():
+    rng = np.random.default_rng(1)
+    attr = rng.normal(0, 1, (60, 4))
+    attr[:30, 2] += 3.0
+    res = compare.metacell_tests(attr, ["NK"] * 30 + ["B"] * 30, "NK", "B", tfs=["T0", "T1", "T2", "T3"])
+    assert res.iloc[0]["tf"] == "T2" and res.iloc[0]["q"] < 1e-6 and res.iloc[0]["diff"] > 2
+    assert (res["q"] >= res["p"]).all() and res.set_index("tf").loc["T0", "q"] > 0.05
+    with pytest.raises(Cell2NetInputError, match="at least 2 metacells"):
+        compare.metacell_tests(attr, ["NK"] * 59 + ["B"], "NK", "B", tfs=["T0", "T1", "T2", "T3"])
+
+
+def test_compare_groups_rejects_unknown_groups_and_genes():
     with pytest.raises(Cell2NetInputError, match="pDC"):
         compare.compare_groups(hand_table(), "NK", "pDC")
     with pytest.raises(Cell2NetInputError, match="G9"):

@@ -35,12 +35,25 @@ def test_tf_bars_panels_sign_colours_errors_and_hover():
     assert {t.name for t in fig.data if t.showlegend} == {"activation (mean > 0)", "repression (mean < 0)"}
 
 
-def test_tf_bars_grouped_uses_two_level_axis():
+def test_tf_bars_share_one_value_axis_with_a_title_unless_asked():
+    fig = figures.tf_bars(gene_table(), "G1")
+    axes = [fig.layout[k] for k in fig.layout if k.startswith("xaxis")]
+    assert len({tuple(a.range) for a in axes}) == 1 and axes[0].range[1] >= 3.3  # C in B cell: 3 + 0.3
+    assert all(a.matches == "x" for a in axes)
+    assert any(a.title.text == figures.VALUE_TITLE for a in axes)
+    own = figures.tf_bars(gene_table(), "G1", shared_axis=False)
+    assert all(own.layout[k].range is None for k in own.layout if k.startswith("xaxis"))
+    same = figures.tf_bars(gene_table().assign(mean_attr=[2.0, 1.0, 0.5, 3.0]), "G1", same_order=True)
+    nk = next(t for t in same.data if t.y is not None and "B" in list(t.y))
+    assert list(nk.y) == ["B", "A"]  # by the TFs' largest |mean| over groups: A (2.0) above B (1.0)
+
+
+def test_tf_bars_grouped_is_a_dot_plot_with_missing_as_grey_x():
     fig = figures.tf_bars(gene_table(), "G1", grouped=True)
-    bar = fig.data[0]
-    assert len(bar.y) == 2 and sorted(zip(*bar.y, strict=True)) == [
-        ("B cell", "A"), ("B cell", "C"), ("NK", "A"), ("NK", "B")
-    ]
+    dots, absent = fig.data[0], fig.data[1]
+    assert sorted(zip(dots.y, dots.x, strict=True)) == [("A", "B cell"), ("A", "NK"), ("B", "NK"), ("C", "B cell")]
+    assert sorted(zip(absent.y, absent.x, strict=True)) == [("B", "B cell"), ("C", "NK")]
+    assert absent.marker.color == figures.MISSING and "not in this group's top 2" in absent.hovertext[0]
 
 
 def test_tf_bars_unknown_gene_is_input_error():
@@ -55,7 +68,8 @@ def test_tf_heatmap_matrix_and_missing_cells():
     assert z.loc["C", "B cell"] == 3.0 and pd.isna(z.loc["C", "NK"])
     assert hm.zmid == 0
     text = pd.DataFrame(hm.text, index=list(hm.y), columns=list(hm.x))
-    assert text.loc["C", "NK"] == "not in top TFs" and "metacells: 25" in text.loc["C", "B cell"]
+    assert text.loc["C", "NK"] == "not in this group's top 2" and "metacells: 25" in text.loc["C", "B cell"]
+    assert fig.layout.plot_bgcolor == figures.MISSING and "grey" in fig.layout.title.text
 
 
 def test_network_figure_shapes_legend_width_and_focus():
@@ -81,9 +95,13 @@ def test_compare_and_activity_figures():
     t = random_table(n_genes=6, n_tfs=15, top=5)
     diff = compare.compare_groups(t, "NK", "B cell")
     fig = figures.compare_bars(diff, "NK", "B cell", top=5)
-    assert list(fig.data[0].y)[::-1] == diff["tf"].head(5).tolist()
+    assert list(fig.data[0].y)[::-1] == diff.dropna(subset=["diff"])["tf"].head(5).tolist()
     act = figures.activity_heatmap(compare.tf_activity(t), top=7)
     assert len(act.data[0].y) == 7 and list(act.data[0].x) == sorted(t["cell_type_v2"].unique())
+    z = pd.DataFrame(act.data[0].z)
+    assert z.isna().to_numpy().any() and not (z == 0).to_numpy().any()  # missing is grey, never 0
+    assert "row-scaled" in figures.activity_heatmap(compare.row_scaled(compare.tf_activity(t)), scaled=True
+                                                    ).data[0].colorbar.title.text
 
 
 def test_image_config():

@@ -151,3 +151,15 @@ def test_other_method_is_recomputed_and_stray_files_ignored(tiny, tmp_path):
     (tmp_path / "notes.csv").write_text("a,b\n1,2\n")
     s = store.ResultStore(tmp_path)
     assert s.genes() == ["GENE0"] and set(s.table()["gene"]) == {"GENE0"}
+
+
+def test_every_gene_of_tf_to_gene_csv_is_listed_and_readable(tmp_path):
+    from cell2net_core.testing import random_table
+
+    table = random_table(n_genes=5, n_tfs=6, top=3)
+    table.to_csv(tmp_path / "tf_to_gene.csv")  # the tutorial's layout
+    table[table["gene"] == "GENE0"].to_csv(tmp_path / "GENE0.csv", index=False)  # one gene with its own CSV
+    s = store.ResultStore(tmp_path)
+    assert s.genes() == [f"GENE{i}" for i in range(5)]
+    rows = s.gene_table("GENE3")
+    assert len(rows) == int((table["gene"] == "GENE3").sum()) and rows["gene"].eq("GENE3").all()

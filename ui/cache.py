@@ -80,12 +80,32 @@ def network_table(results: str | os.PathLike) -> pd.DataFrame:
 
 @st.cache_data(max_entries=256, show_spinner=False)
 def _regrouped(results: str, gene: str, npy_mtime: float, mdata_path: str, mdata_mtime: float,
-               groupby: str, n_tfs: int, rank_by: str) -> pd.DataFrame:
+               groupby: str, n_tfs: int | None, rank_by: str) -> pd.DataFrame:
     mdata = open_dataset(mdata_path)
     attribution = ResultStore(results).load(
         gene, tfs=data.gene_tfs(mdata, gene), obs_names=mdata.obs_names.astype(str).tolist()
     )
     return regroup(attribution, mdata, groupby=groupby, n_tfs=n_tfs, rank_by=rank_by)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _attributions(results: str, gene: str, npy_mtime: float, mdata_path: str, mdata_mtime: float):
+    mdata = open_dataset(mdata_path)
+    return ResultStore(results).load(
+        gene, tfs=data.gene_tfs(mdata, gene), obs_names=mdata.obs_names.astype(str).tolist()
+    )
+
+
+def has_attributions(results: str | os.PathLike, gene: str) -> bool:
+    """Whether the gene's per-metacell attributions (``<GENE>.npy``) are stored."""
+    return ResultStore(Path(results).expanduser()).has(gene)
+
+
+def attributions(results: str | os.PathLike, gene: str, *, mdata_path: str | os.PathLike):
+    """The gene's stored per-metacell attributions (cached on the files' modification times)."""
+    folder = Path(results).expanduser().resolve()
+    mdata_path = Path(mdata_path).expanduser().resolve()
+    return _attributions(str(folder), gene, _mtime(folder / f"{gene}.npy"), str(mdata_path), _mtime(mdata_path))
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
@@ -95,7 +115,7 @@ def _stored_gene_table(results: str, gene: str, signature: tuple) -> pd.DataFram
 
 def gene_table(
     results: str | os.PathLike, gene: str, *, mdata_path: str | os.PathLike | None,
-    groupby: str, n_tfs: int, rank_by: str,
+    groupby: str, n_tfs: int | None, rank_by: str,
 ) -> pd.DataFrame:
     """One gene's TF -> gene table: re-aggregated from its attributions with these settings
     when the dataset and ``<GENE>.npy`` are there, else the stored table as it is."""
@@ -111,9 +131,9 @@ def gene_table(
 
 
 @st.cache_data(max_entries=32, show_spinner="Computing the layout...")
-def layout(pairs: pd.DataFrame, seed: int = 0) -> dict[str, tuple[float, float]]:
-    """Cached :func:`cell2net_core.network.layout` (keyed on the drawn edges' content)."""
-    return network.layout(pairs, seed=seed)
+def layout(pairs: pd.DataFrame, kind: str = "spring", centre: str | None = None) -> dict[str, tuple[float, float]]:
+    """Cached :func:`cell2net_core.explore.network.arranged_layout` (keyed on the drawn edges' content)."""
+    return network.arranged_layout(pairs, kind=kind, centre=centre)
 
 
 def demo_lock() -> threading.Lock:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,12 +28,27 @@ class Job:
     results: list[GeneResult] = field(default_factory=list)
     stop: threading.Event = field(default_factory=threading.Event)
     thread: threading.Thread | None = None
+    started: float = field(default_factory=time.monotonic)
 
     def progress(self, index: int, n_genes: int, gene: str, fraction: float) -> None:
         """``attribute_genes`` progress callback."""
         self.index, self.gene, self.fraction = index, gene, fraction
         done = index if fraction >= 1.0 and index > 0 else index + fraction
         self.overall = max(self.overall, min(done / max(n_genes, 1), 1.0))
+
+    def eta(self) -> str:
+        """Time left, extrapolated from the time so far and the overall fraction done.
+
+        Examples
+        --------
+        >>> Job(genes=["A"]).eta()
+        'estimating time left'
+        """
+        elapsed = time.monotonic() - self.started
+        if self.overall <= 0.02 or elapsed < 1.0:
+            return "estimating time left"
+        left = elapsed * (1 - self.overall) / self.overall
+        return f"about {left / 60:.0f} min left" if left >= 90 else f"about {left:.0f} s left"
 
     def stopped_early(self) -> bool:
         """Whether a stop request left genes undone."""

@@ -65,7 +65,7 @@ def _summary(ctx: Context) -> None:
             rows.append(("Genes with checkpoints", f"{len(data.genes_with_models(ctx.mdata, ctx.models)):,}"))
     if ctx.results is not None:
         try:
-            rows.append(("Genes with cached results", f"{len(cache.result_genes(ctx.results)):,}"))
+            rows.append(("Genes with results (files and tf_to_gene.csv)", f"{len(cache.result_genes(ctx.results)):,}"))
         except Cell2NetInputError as e:
             st.sidebar.error(str(e))
     try:

@@ -26,6 +26,8 @@ N_STEPS = "attr_n_steps"  # widget
 N_TFS = "attr_n_tfs"  # widget
 RANK_BY = "attr_rank_by"  # widget: "mean" or "abs"
 BAR_LAYOUT = "attr_bar_layout"  # widget: "panels" or "grouped"
+BAR_OWN_AXIS = "attr_bar_own_axis"  # widget: each panel its own value axis (opt-in)
+BAR_SAME_ORDER = "attr_bar_same_order"  # widget: same TF order in every panel
 JOB = "attr_job"  # ui.jobs.Job running or last run in this session
 
 # network page
@@ -38,6 +40,12 @@ NET_SIGN = "net_sign"
 NET_FOCUS = "net_focus"  # widget: focused nodes (also set by clicking the chart)
 NET_CHART = "net_chart"  # plotly chart selection state
 NET_LAST_SELECTION = "net_last_selection"  # last chart selection turned into a focus
+NET_VIEW = "net_view"  # widget: "overview", "targets", "regulators" or "hierarchy"
+NET_CENTRE_TF = "net_centre_tf"  # widget: the TF whose targets are shown
+NET_CENTRE_GENE = "net_centre_gene"  # widget: the gene whose regulators are shown
+NET_HUBS = "net_hubs"  # widget: overview draws this many hub TFs (0 = all)
+NET_TARGETS = "net_targets"  # widget: ... each with this many strongest targets (0 = all)
+NET_MAX_DRAWN = "net_max_drawn"  # widget: most edges drawn
 
 # table page
 TAB_GENES = "tab_genes"
@@ -57,6 +65,15 @@ CMP_GENE = "cmp_gene"
 CMP_TOP = "cmp_top"
 CMP_BARS = "cmp_bars"  # chart: group A minus group B
 CMP_ACTIVITY = "cmp_activity"  # chart: TF activity heatmap
+CMP_SCALED = "cmp_scaled"  # widget: row-scale the activity heatmap
+CMP_VIOLIN = "cmp_violin"  # chart: one TF's per-metacell attribution per group
+CMP_TF = "cmp_tf"  # widget: TF whose per-metacell attributions are drawn as violins
+
+# dot plot page
+DOT_GENES = "dot_genes"
+DOT_TOP = "dot_top"
+DOT_SCALED = "dot_scaled"
+DOT_CHART = "dot_chart"  # chart: clicking a dot opens the TF's regulon
 
 # export widgets (one pair per page, see export_key and export_download_key)
 EXPORT_FMT = "export_fmt"
@@ -70,14 +87,23 @@ DEFAULTS: dict[str, Any] = {
     N_TFS: 10,
     RANK_BY: "mean",
     BAR_LAYOUT: "panels",
+    BAR_OWN_AXIS: False,
+    BAR_SAME_ORDER: False,
     NET_TOP_K: 3,
     NET_MIN_ABS: 0.0,
     NET_SIGN: "all",
     NET_FOCUS: [],
+    NET_VIEW: "overview",
+    NET_HUBS: 10,
+    NET_TARGETS: 15,
+    NET_MAX_DRAWN: 2000,
     TAB_SIGN: "all",
     TAB_SORT: "mean_attr",
     TAB_ASCENDING: False,
     CMP_TOP: 20,
+    CMP_SCALED: True,
+    DOT_TOP: 40,
+    DOT_SCALED: False,
 }
 
 
@@ -123,3 +149,14 @@ def tf_bars_key(gene: str) -> str:
 def tf_heatmap_key(gene: str) -> str:
     """Key of a gene's TF heatmap on the attribution page."""
     return f"heat_{gene}"
+
+
+def net_layout_key(view: str) -> str:
+    """Key of the network page's layout choice for one view (each view keeps its own).
+
+    Examples
+    --------
+    >>> net_layout_key("targets")
+    'net_layout_targets'
+    """
+    return f"net_layout_{view}"

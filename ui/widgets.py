@@ -19,6 +19,7 @@ PAGES = {
     "network": "app_pages/network.py",
     "table": "app_pages/table.py",
     "compare": "app_pages/compare.py",
+    "dotplot": "app_pages/dotplot.py",
 }
 _FORMAT_LABELS = {
     "csv": "Edge list (CSV)",
@@ -70,8 +71,12 @@ def chart(fig: go.Figure, *, name: str, **kwargs) -> object:
     return st.plotly_chart(fig, config=figures.image_config(name, fmt=fmt), **kwargs)
 
 
-def export_buttons(edges: pd.DataFrame, *, page: str, name: str) -> None:
-    """A format choice and a download button with exactly ``edges`` in that format."""
+def export_buttons(edges: pd.DataFrame, *, page: str, name: str,
+                   positions: dict[str, tuple[float, float]] | None = None) -> None:
+    """A format choice and a download button with exactly ``edges`` in that format.
+
+    The label counts TF -> gene edges and rows (one per edge and group), as the page's text does;
+    GraphML and .cyjs carry ``positions`` (the layout shown)."""
     if edges.empty:
         st.caption("Nothing to export: the filter leaves no edges.")
         return
@@ -80,8 +85,10 @@ def export_buttons(edges: pd.DataFrame, *, page: str, name: str) -> None:
         "Export format", list(export.FORMATS), key=state.export_key(page), format_func=_FORMAT_LABELS.get
     )
     with guard():
-        payload = export.export_network(edges, fmt)
+        payload = export.export_network(edges, fmt, positions=positions)
+    n_edges = len(edges[["tf", "gene"]].drop_duplicates())
     right.download_button(
-        f"Download {len(edges):,} edges", payload, file_name=f"{name}.{fmt}", mime=export.FORMATS[fmt],
+        f"Download {n_edges:,} edges ({len(edges):,} rows)", payload, file_name=f"{name}.{fmt}",
+        mime=export.FORMATS[fmt],
         key=state.export_download_key(page), icon=":material/download:",
     )

@@ -20,7 +20,7 @@ from ..errors import Cell2NetInputError
 from ..files import atomic_write
 from .network import check_table, node_kinds
 
-__all__ = ["FORMATS", "EDGE_COLUMNS", "edge_list", "export_network", "write_network"]
+__all__ = ["FORMATS", "EDGE_COLUMNS", "edge_list", "export_network", "write_network", "file_stem"]
 
 FORMATS: dict[str, str] = {
     "csv": "text/csv",
@@ -62,11 +62,22 @@ def edge_list(edges: pd.DataFrame) -> pd.DataFrame:
     ).reset_index(drop=True)
 
 
-def _graphml(el: pd.DataFrame) -> bytes:
+Positions = dict[str, tuple[float, float]]
+_SCALE = 1000.0  # layout units ([-1, 1]) to Cytoscape pixels; y grows downwards there
+
+
+def _xy(node: str, positions: Positions | None) -> dict[str, float]:
+    if not positions or node not in positions:
+        return {}
+    x, y = positions[node]
+    return {"x": round(float(x) * _SCALE, 2), "y": round(-float(y) * _SCALE, 2)}
+
+
+def _graphml(el: pd.DataFrame, positions: Positions | None) -> bytes:
     g = nx.MultiDiGraph()
     kinds = node_kinds(el.rename(columns={"source": "tf", "target": "gene"}))
     for node, kind in sorted(kinds.items()):
-        g.add_node(node, name=node, kind=kind)
+        g.add_node(node, name=node, kind=kind, **_xy(node, positions))
     for row in el.itertuples(index=False):
         attrs = {"interaction": row.interaction, "mean_attr": float(row.mean_attr), "std_attr": float(row.std_attr)}
         if row.n_metacells is not pd.NA:
@@ -77,9 +88,12 @@ def _graphml(el: pd.DataFrame) -> bytes:
     return buf.getvalue()
 
 
-def _cyjs(el: pd.DataFrame) -> bytes:
+def _cyjs(el: pd.DataFrame, positions: Positions | None) -> bytes:
     kinds = node_kinds(el.rename(columns={"source": "tf", "target": "gene"}))
-    nodes = [{"data": {"id": n, "name": n, "kind": k}} for n, k in sorted(kinds.items())]
+    nodes = []
+    for n, k in sorted(kinds.items()):
+        xy = _xy(n, positions)
+        nodes.append({"data": {"id": n, "name": n, "kind": k}, **({"position": xy} if xy else {})})
     edges = []
     for i, row in enumerate(el.itertuples(index=False)):
         data = {
@@ -97,7 +111,17 @@ def _cyjs(el: pd.DataFrame) -> bytes:
     return json.dumps(doc, indent=1).encode()
 
 
-def export_network(edges: pd.DataFrame, fmt: str) -> bytes:
+def _sif(el: pd.DataFrame) -> bytes:
+    """One line per TF and gene; ``activates`` or ``represses`` by the sign of its strongest group."""
+    strongest = el.assign(_abs=el["mean_attr"].abs()).sort_values("_abs", ascending=False, kind="stable")
+    order = el[["source", "target"]].drop_duplicates()
+    sign = strongest.drop_duplicates(["source", "target"]).set_index(["source", "target"])["mean_attr"]
+    verb = {True: "activates", False: "represses"}
+    lines = [f"{s}\t{verb[bool(sign[(s, t)] >= 0)]}\t{t}\n" for s, t in order.itertuples(index=False)]
+    return "".join(lines).encode()
+
+
+def export_network(edges: pd.DataFrame, fmt: str, *, positions: Positions | None = None) -> bytes:
     """Serialise edges of a ``tf_to_gene`` table in one of :data:`FORMATS`.
 
     Parameters
@@ -105,9 +129,13 @@ def export_network(edges: pd.DataFrame, fmt: str) -> bytes:
     edges
         Rows of a ``tf_to_gene`` table (e.g. from :func:`~cell2net_core.graph.filter_edges`).
     fmt
-        ``"csv"`` and ``"tsv"`` (columns :data:`EDGE_COLUMNS`), ``"sif"`` (``TF<TAB>pd<TAB>GENE``,
-        one line per TF and gene), ``"graphml"`` (nodes with ``name`` and ``kind``, one edge
-        per group) or ``"cyjs"`` (Cytoscape JSON, ``{"elements": {"nodes", "edges"}}``).
+        ``"csv"`` and ``"tsv"`` (columns :data:`EDGE_COLUMNS`), ``"sif"`` (``TF<TAB>activates<TAB>GENE``
+        or ``represses``, one line per TF and gene, the sign of its strongest group), ``"graphml"``
+        (nodes with ``name``, ``kind`` and, when drawn, ``x``/``y``; one edge per group) or
+        ``"cyjs"`` (Cytoscape JSON, ``{"elements": {"nodes", "edges"}}``, nodes with ``position``).
+    positions
+        Node positions of the layout shown (e.g. :func:`~cell2net_core.explore.network.layout`),
+        written to GraphML and .cyjs as pixels (x right, y down); nodes without one get none.
 
     Returns
     -------
@@ -119,7 +147,7 @@ def export_network(edges: pd.DataFrame, fmt: str) -> bytes:
     >>> edges = pd.DataFrame({"tf": ["TF0"], "gene": ["GENE1"], "cell_type_v2": ["NK"],
     ...                       "mean_attr": [0.5], "std_attr": [0.1]})
     >>> export_network(edges, "sif").decode().splitlines()[0]
-    'TF0\\tpd\\tGENE1'
+    'TF0\\tactivates\\tGENE1'
     """
     if fmt not in FORMATS:
         msg = f"Export format {fmt!r} is not one of {list(FORMATS)}."
@@ -128,11 +156,10 @@ def export_network(edges: pd.DataFrame, fmt: str) -> bytes:
     if fmt in ("csv", "tsv"):
         return el.to_csv(index=False, sep="," if fmt == "csv" else "\t", lineterminator="\n").encode()
     if fmt == "sif":
-        pairs = el[["source", "target"]].drop_duplicates()
-        return "".join(f"{s}\tpd\t{t}\n" for s, t in pairs.itertuples(index=False)).encode()
+        return _sif(el)
     if fmt == "graphml":
-        return _graphml(el)
-    return _cyjs(el)
+        return _graphml(el, positions)
+    return _cyjs(el, positions)
 
 
 def write_network(edges: pd.DataFrame, path: str | os.PathLike, *, fmt: str | None = None) -> Path:
@@ -150,3 +177,25 @@ def write_network(edges: pd.DataFrame, path: str | os.PathLike, *, fmt: str | No
     path = Path(path)
     fmt = fmt or path.suffix.lstrip(".").lower()
     return atomic_write(path, export_network(edges, fmt))
+
+
+def file_stem(prefix: str, *, groups: list[str] | None = None, genes: list[str] | None = None,
+              tfs: list[str] | None = None, top_k: int | None = None, sign: str = "all") -> str:
+    """A file name (no suffix) that says which filter made the export.
+
+    Examples
+    --------
+    >>> file_stem("network", groups=["Monocyte"], top_k=3)
+    'network_Monocyte_top3'
+    >>> file_stem("network", tfs=["SPI1"], genes=["A", "B", "C", "D"], sign="negative")
+    'network_SPI1_4genes_repression'
+    """
+    def part(names: list[str] | None, what: str) -> list[str]:
+        if not names:
+            return []
+        return ["+".join(names)] if len(names) <= 2 else [f"{len(names)}{what}"]
+
+    bits = [prefix, *part(groups, "groups"), *part(tfs, "TFs"), *part(genes, "genes")]
+    bits += [f"top{top_k}"] if top_k else []
+    bits += [{"positive": "activation", "negative": "repression"}[sign]] if sign != "all" else []
+    return "_".join(re.sub(r"[^A-Za-z0-9+.-]+", "-", b) for b in bits)

@@ -25,6 +25,10 @@ __all__ = [
     "network_figure",
     "compare_bars",
     "activity_heatmap",
+    "VALUE_TITLE",
+    "missing_note",
+    "dot_plot",
+    "tf_violin",
 ]
 
 POSITIVE = "#c0392b"
@@ -68,7 +72,32 @@ def _gene_rows(table: pd.DataFrame, gene: str) -> tuple[pd.DataFrame, str]:
     return rows.assign(**{group: rows[group].astype(str)}), group
 
 
-def tf_bars(table: pd.DataFrame, gene: str, *, grouped: bool = False) -> go.Figure:
+VALUE_TITLE = "mean Integrated-Gradients attribution to the predicted log expression"
+MISSING = "#d0d0d0"  # grey: a value the table does not hold (TF outside that group's top TFs)
+
+
+def missing_note(table: pd.DataFrame) -> str:
+    """Hover text of a missing cell, e.g. ``"not in this group's top 10"`` (from the rows per gene and group).
+
+    Examples
+    --------
+    >>> missing_note(pd.DataFrame({"tf": ["A", "B"], "gene": "G", "ct": "NK", "mean_attr": 1.0, "std_attr": 0.0}))
+    "not in this group's top 2"
+    """
+    group = check_table(table)
+    n = int(table.groupby(["gene", group], observed=True).size().max()) if len(table) else 0
+    return f"not in this group's top {n}"
+
+
+def _shared_range(rows: pd.DataFrame) -> list[float]:
+    lo = float(np.nanmin(np.r_[(rows["mean_attr"] - rows["std_attr"]).to_numpy(dtype=float), 0.0]))
+    hi = float(np.nanmax(np.r_[(rows["mean_attr"] + rows["std_attr"]).to_numpy(dtype=float), 0.0]))
+    pad = 0.05 * (hi - lo or 1.0)
+    return [lo - pad, hi + pad]
+
+
+def tf_bars(table: pd.DataFrame, gene: str, *, grouped: bool = False, shared_axis: bool = True,
+            same_order: bool = False) -> go.Figure:
     """Top TFs of a gene per group as horizontal bars with std error bars, coloured by sign.
 
     Parameters
@@ -78,80 +107,137 @@ def tf_bars(table: pd.DataFrame, gene: str, *, grouped: bool = False) -> go.Figu
     gene
         The target gene.
     grouped
-        ``False``: one panel per group; ``True``: one panel, TFs grouped by group
-        (two-level axis).
+        ``False``: one panel per group; ``True``: one compact TF x group dot plot (:func:`dot_plot`).
+    shared_axis
+        One value axis (same range, zoomed together) across the panels, so weak and strong
+        groups compare at a glance; ``False`` gives each panel its own range.
+    same_order
+        Order TFs the same way in every panel (by their largest ``|mean|`` over groups)
+        rather than by the panel's own values.
 
     Examples
     --------
     >>> fig = tf_bars(table, "MS4A1")  # doctest: +SKIP
     """
     rows, group = _gene_rows(table, gene)
-    groups = sorted(rows[group].unique())
-    colours = np.where(rows["mean_attr"] >= 0, POSITIVE, NEGATIVE)
-    rows = rows.assign(_colour=colours, _hover=_hover(rows, group))
     if grouped:
-        rows = rows.sort_values([group, "mean_attr"], ascending=[False, True], kind="stable")
-        fig = go.Figure(
+        colour = rows.pivot_table(index="tf", columns=group, values="mean_attr", aggfunc="first")
+        return dot_plot(colour, title=f"TFs of {gene} per {group} (colour: mean attribution; grey x: "
+                        f"{missing_note(table)})", missing=missing_note(table))
+    groups = sorted(rows[group].unique())
+    strength = rows.groupby("tf")["mean_attr"].apply(lambda m: m.abs().max())
+    rows = rows.assign(_colour=np.where(rows["mean_attr"] >= 0, POSITIVE, NEGATIVE), _hover=_hover(rows, group),
+                       _global=rows["tf"].map(strength))
+    ncols = min(4, len(groups))
+    nrows = math.ceil(len(groups) / ncols)
+    fig = make_subplots(rows=nrows, cols=ncols, subplot_titles=groups, horizontal_spacing=0.12, vertical_spacing=0.12)
+    for i, g in enumerate(groups):
+        part = rows[rows[group] == g].sort_values("_global" if same_order else "mean_attr", kind="stable")
+        fig.add_trace(
             go.Bar(
-                x=rows["mean_attr"], y=[rows[group].tolist(), rows["tf"].tolist()], orientation="h",
-                error_x={"type": "data", "array": rows["std_attr"].tolist(), "thickness": 1},
-                marker_color=rows["_colour"].tolist(), hovertext=rows["_hover"].tolist(), hoverinfo="text",
+                x=part["mean_attr"], y=part["tf"], orientation="h",
+                error_x={"type": "data", "array": part["std_attr"].tolist(), "thickness": 1},
+                marker_color=part["_colour"].tolist(), hovertext=part["_hover"].tolist(), hoverinfo="text",
                 showlegend=False,
-            )
+            ),
+            row=i // ncols + 1, col=i % ncols + 1,
         )
-        fig.update_layout(height=max(400, 22 * len(rows) + 120))
-    else:
-        ncols = min(4, len(groups))
-        nrows = math.ceil(len(groups) / ncols)
-        fig = make_subplots(
-            rows=nrows, cols=ncols, subplot_titles=groups, horizontal_spacing=0.12, vertical_spacing=0.12
-        )
-        for i, g in enumerate(groups):
-            part = rows[rows[group] == g].sort_values("mean_attr", kind="stable")
-            fig.add_trace(
-                go.Bar(
-                    x=part["mean_attr"], y=part["tf"], orientation="h",
-                    error_x={"type": "data", "array": part["std_attr"].tolist(), "thickness": 1},
-                    marker_color=part["_colour"].tolist(), hovertext=part["_hover"].tolist(), hoverinfo="text",
-                    showlegend=False,
-                ),
-                row=i // ncols + 1, col=i % ncols + 1,
-            )
-        fig.update_layout(height=max(350, 300 * nrows))
+    if shared_axis:
+        fig.update_xaxes(range=_shared_range(rows), matches="x")
+    fig.update_xaxes(title_text=VALUE_TITLE, title_font={"size": 10}, row=nrows)
+    fig.update_layout(height=max(350, 300 * nrows))
     for name, colour in (("activation (mean > 0)", POSITIVE), ("repression (mean < 0)", NEGATIVE)):
         fig.add_trace(go.Bar(x=[None], y=[None], marker_color=colour, name=name, showlegend=True))
+    axis = "one shared value axis" if shared_axis else "each panel its own value axis"
     fig.update_layout(
-        title=f"Top TFs of {gene} per {group} (bars: mean attribution, whiskers: std)",
+        title=f"Top TFs of {gene} per {group} (bars: mean attribution, whiskers: std; {axis})",
         legend={"orientation": "h", "yref": "container", "y": 0, "yanchor": "bottom"},
-        margin={"l": 10, "r": 10, "t": 70, "b": 70},
+        margin={"l": 10, "r": 10, "t": 70, "b": 90},
     )
     return fig
 
 
 def tf_heatmap(table: pd.DataFrame, gene: str) -> go.Figure:
-    """TF x group heatmap of one gene's mean attribution (blank: TF not in that group's top TFs).
+    """TF x group heatmap of one gene's mean attribution; grey: TF not in that group's top TFs (never 0).
 
     Examples
     --------
     >>> fig = tf_heatmap(table, "MS4A1")  # doctest: +SKIP
     """
     rows, group = _gene_rows(table, gene)
+    note = missing_note(table)
     rows = rows.assign(_hover=_hover(rows, group))
     mean = rows.pivot_table(index="tf", columns=group, values="mean_attr", aggfunc="first")
     hover = rows.pivot_table(index="tf", columns=group, values="_hover", aggfunc="first").reindex_like(mean)
     order = mean.abs().max(axis=1).sort_values(kind="stable").index
     mean, hover = mean.loc[order], hover.loc[order]
     zmax = float(np.nanmax(np.abs(mean.to_numpy()))) or 1.0
+    n_missing = int(mean.isna().to_numpy().sum())
     fig = go.Figure(
         go.Heatmap(
             z=mean.to_numpy(), x=[str(c) for c in mean.columns], y=mean.index.tolist(),
-            text=hover.fillna("not in top TFs").to_numpy(), hoverinfo="text",
+            text=hover.fillna(note).to_numpy(), hoverinfo="text", hoverongaps=True,
             colorscale=_DIVERGING, zmid=0, zmin=-zmax, zmax=zmax, colorbar={"title": "mean attr"},
         )
     )
+    missing = f"; grey: {note} ({n_missing} cells)" if n_missing else "; every TF known in every group"
     fig.update_layout(
-        title=f"Mean attribution of TFs to {gene} per {group}", height=max(350, 18 * len(mean) + 150),
-        xaxis_title=group, yaxis_title="TF", margin={"l": 10, "r": 10, "t": 60, "b": 10},
+        title=f"Mean attribution of TFs to {gene} per {group}{missing}", height=max(350, 18 * len(mean) + 150),
+        xaxis_title=group, yaxis_title="TF", margin={"l": 10, "r": 10, "t": 60, "b": 10}, plot_bgcolor=MISSING,
+    )
+    return fig
+
+
+def _dot_sizes(values: np.ndarray) -> np.ndarray:
+    top = np.nanmax(np.abs(values)) if np.isfinite(values).any() else 1.0
+    return 6 + 18 * np.sqrt(np.nan_to_num(np.abs(values) / (top or 1.0)))
+
+
+def dot_plot(colour: pd.DataFrame, *, size: pd.DataFrame | None = None, title: str = "",
+             colour_title: str = "mean attr", size_title: str = "|mean attr|", missing: str = "missing",
+             scaled: bool = False) -> go.Figure:
+    """TF x group dot plot: colour = value (diverging around 0), size = ``size`` (else ``|colour|``).
+
+    Rows and columns are drawn in the frames' order (cluster them first with
+    :func:`~cell2net_core.explore.compare.cluster_order`). A missing colour value is a grey
+    ``x`` whose hover says ``missing``; points carry their TF in ``customdata`` (click to open).
+
+    Examples
+    --------
+    >>> m = pd.DataFrame({"NK": [1.0, None], "B": [-0.5, 2.0]}, index=["T1", "T2"])
+    >>> fig = dot_plot(m, missing="not in this group's top 10")
+    >>> fig.data[1].hovertext[0]
+    "T2 in NK: not in this group's top 10"
+    """
+    long = colour.stack(future_stack=True).rename("value").reset_index()
+    long.columns = ["tf", "group", "value"]
+    sizes = long["value"] if size is None else size.reindex_like(colour).stack(future_stack=True).to_numpy()
+    long["size"] = np.asarray(sizes, dtype=float)
+    known, absent = long[long["value"].notna()], long[long["value"].isna()]
+    zmax = float(np.nanmax(np.abs(known["value"]))) if len(known) else 1.0
+    hover = [f"<b>{t}</b> in {g}<br>{colour_title}: {v:.4g}<br>{size_title}: {z:.3g}"
+             for t, g, v, z in zip(known["tf"], known["group"], known["value"], known["size"], strict=True)]
+    fig = go.Figure(go.Scatter(
+        x=known["group"].astype(str), y=known["tf"].astype(str), mode="markers", customdata=known["tf"].astype(str),
+        marker={"size": _dot_sizes(known["size"].to_numpy()).tolist(), "color": known["value"].tolist(),
+                "colorscale": _DIVERGING, "cmid": 0, "cmin": -zmax or -1, "cmax": zmax or 1,
+                "colorbar": {"title": colour_title + (" (row-scaled)" if scaled else "")},
+                "line": {"width": 0.5, "color": "#555"}},
+        hovertext=hover, hoverinfo="text", name=f"colour: {colour_title}; size: {size_title}", showlegend=True,
+    ))
+    fig.add_trace(go.Scatter(
+        x=absent["group"].astype(str), y=absent["tf"].astype(str), mode="markers", name=f"grey x: {missing}",
+        customdata=absent["tf"].astype(str), marker={"symbol": "x-thin", "size": 7, "color": MISSING,
+                                                     "line": {"width": 1.5, "color": "#999"}},
+        hovertext=[f"{t} in {g}: {missing}" for t, g in zip(absent["tf"], absent["group"], strict=True)],
+        hoverinfo="text", showlegend=bool(len(absent)),
+    ))
+    fig.update_layout(
+        title=title, height=max(350, 20 * len(colour) + 170), margin={"l": 10, "r": 10, "t": 60, "b": 10},
+        xaxis={"categoryorder": "array", "categoryarray": [str(c) for c in colour.columns],
+               "title": colour.columns.name},
+        yaxis={"categoryorder": "array", "categoryarray": [str(i) for i in colour.index][::-1], "title": "TF"},
+        legend={"orientation": "h", "y": -0.05, "yanchor": "top"}, plot_bgcolor="white",
     )
     return fig
 
@@ -212,17 +298,32 @@ def _edge_info_trace(
     groups = pairs["group"].astype(str).to_numpy() if "group" in pairs.columns else np.full(len(tf), "")
     return go.Scattergl(
         x=mid_x, y=mid_y, mode="markers", marker={"size": 4, "color": "rgba(0,0,0,0)"}, name="edge info",
-        hovertext=[f"{t} -> {g}<br>mean: {m:.4g} ({c})" for t, g, m, c in zip(tf, gene, mean, groups, strict=True)],
+        hovertext=[f"<b>{t} -> {g}</b><br>strongest in {c}: mean attribution {m:.4g}"
+                   for t, g, m, c in zip(tf, gene, mean, groups, strict=True)],
         hoverinfo="text", showlegend=False,
     )
 
 
+MAX_LABELS = 150  # every node is labelled up to this many nodes; above it, the best-connected ones
+_HUB_LABELS = 30
+
+
+def _labelled(degree: pd.Series, focus_set: set[str], max_labels: int) -> set[str]:
+    """Nodes that get a text label: all up to ``max_labels``, else the best-connected and the focused."""
+    if len(degree) <= max_labels:
+        return set(degree.index)
+    ranked = sorted(degree.index, key=lambda n: (-degree[n], n))
+    return set(ranked[:_HUB_LABELS]) | focus_set
+
+
 def _node_traces(
-    pairs: pd.DataFrame, pos: dict[str, tuple[float, float]], focus_set: set[str], lit_nodes: set[str]
+    pairs: pd.DataFrame, pos: dict[str, tuple[float, float]], focus_set: set[str], lit_nodes: set[str],
+    max_labels: int = MAX_LABELS,
 ) -> list[go.Scatter]:
     """One clickable marker trace per node kind, sized by degree, faded outside ``lit_nodes`` when focused."""
     kinds = node_kinds(pairs)
     degree = pd.concat([pairs["tf"], pairs["gene"]]).astype(str).value_counts()
+    labelled = _labelled(degree, focus_set, max_labels)
     styles = (
         ("TF", "diamond", _TF_COLOUR, "TF"),
         ("gene", "circle", _GENE_COLOUR, "target gene"),
@@ -239,8 +340,8 @@ def _node_traces(
         traces.append(
             go.Scatter(
                 x=[pos[n][0] for n in nodes], y=[pos[n][1] for n in nodes],
-                mode="markers+text" if len(nodes) <= 60 else "markers",
-                text=nodes, textposition="top center", textfont={"size": 10},
+                mode="markers+text", text=[n if n in labelled else "" for n in nodes],
+                textposition="top center", textfont={"size": 10 if len(degree) <= 60 else 8},
                 customdata=nodes, hovertext=hover, hoverinfo="text", name=label,
                 marker={
                     "symbol": symbol, "color": colour, "size": (7 + 3.5 * np.sqrt(deg)).tolist(),
@@ -258,6 +359,7 @@ def network_figure(
     *,
     focus: list[str] | None = None,
     title: str = "TF -> gene network",
+    max_labels: int = MAX_LABELS,
 ) -> go.Figure:
     """Draw a network of :func:`~cell2net_core.graph.pair_edges` rows at layout positions.
 
@@ -265,7 +367,9 @@ def network_figure(
     node size grows with degree; edges are red (activation) or blue (repression), wider
     for larger ``|mean attribution|`` (four quantile bins, named in the legend). Node
     points carry their name in ``customdata`` for click selection. With ``focus``,
-    nodes and edges outside the focus nodes' neighbourhood are faded.
+    nodes and edges outside the focus nodes' neighbourhood are faded. Every node is
+    labelled up to ``max_labels`` nodes; above, the 30 best-connected and the focused ones.
+    Hovering an edge's midpoint names its strongest group and its mean attribution.
 
     Examples
     --------
@@ -284,11 +388,12 @@ def network_figure(
         fig.add_trace(trace)
     fig.add_trace(_edge_info_trace(pairs, tf, gene, mean, pos))
     lit_nodes = focus_set | set(tf[near]) | set(gene[near])
-    for trace in _node_traces(pairs, pos, focus_set, lit_nodes):
+    for trace in _node_traces(pairs, pos, focus_set, lit_nodes, max_labels):
         fig.add_trace(trace)
     fig.update_layout(
         title=title, height=700, showlegend=True, hovermode="closest",
-        legend={"title": "colour: sign, width: |mean attr|, size: degree", "orientation": "h", "y": -0.02,
+        legend={"title": "colour: sign of the strongest group; width: |mean attribution|; shape: kind; "
+                         "size: degree", "orientation": "h", "y": -0.02,
                 "yanchor": "top"},
         xaxis={"visible": False}, yaxis={"visible": False},
         margin={"l": 10, "r": 10, "t": 50, "b": 10},
@@ -297,16 +402,18 @@ def network_figure(
 
 
 def compare_bars(comparison: pd.DataFrame, label_a: str, label_b: str, *, top: int = 20) -> go.Figure:
-    """Bars of ``attr_a - attr_b`` for the ``top`` TFs of :func:`~cell2net_core.compare.compare_groups`.
+    """Bars of ``attr_a - attr_b`` for the ``top`` TFs of :func:`~cell2net_core.compare.compare_groups`
+    that both sides hold (a TF missing on a side has no difference and no bar).
 
     Examples
     --------
     >>> fig = compare_bars(compare_groups(table, "NK", "B cell"), "NK", "B cell")  # doctest: +SKIP
     """
-    rows = comparison.head(top).iloc[::-1]
+    rows = comparison[comparison["diff"].notna()].head(top).iloc[::-1]
+    n = rows["n_genes"] if "n_genes" in rows.columns else pd.Series(1, index=rows.index)
     hover = [
-        f"<b>{t}</b><br>{label_a}: {a:.4g}<br>{label_b}: {b:.4g}<br>difference: {d:.4g}"
-        for t, a, b, d in zip(rows["tf"], rows["attr_a"], rows["attr_b"], rows["diff"], strict=True)
+        f"<b>{t}</b><br>{label_a}: {a:.4g}<br>{label_b}: {b:.4g}<br>difference: {d:.4g}<br>over {k} gene(s)"
+        for t, a, b, d, k in zip(rows["tf"], rows["attr_a"], rows["attr_b"], rows["diff"], n, strict=True)
     ]
     fig = go.Figure(
         go.Bar(
@@ -316,16 +423,18 @@ def compare_bars(comparison: pd.DataFrame, label_a: str, label_b: str, *, top: i
     )
     fig.update_layout(
         title=f"TFs that differ most: {label_a} minus {label_b} (red: higher in {label_a})",
-        xaxis_title="difference in attribution", height=max(350, 22 * len(rows) + 120),
-        margin={"l": 10, "r": 10, "t": 60, "b": 10},
+        xaxis_title="difference in mean attribution (genes where both sides hold the TF)",
+        height=max(350, 22 * len(rows) + 120), margin={"l": 10, "r": 10, "t": 60, "b": 10},
     )
     return fig
 
 
-def activity_heatmap(activity: pd.DataFrame, *, top: int = 40) -> go.Figure:
-    """TF x group heatmap of summed attribution (:func:`~cell2net_core.compare.tf_activity`).
+def activity_heatmap(activity: pd.DataFrame, *, top: int = 40, scaled: bool = False) -> go.Figure:
+    """TF x group heatmap of :func:`~cell2net_core.compare.tf_activity` (mean over genes where present).
 
-    Shows the ``top`` TFs with the largest summed ``|attribution|`` over groups.
+    Shows the ``top`` TFs with the largest ``|activity|`` summed over groups; grey cells are
+    missing (the TF is in no gene's top TFs of that group). ``scaled``: the matrix was row-scaled
+    (:func:`~cell2net_core.compare.row_scaled`), which the colour bar says.
 
     Examples
     --------
@@ -336,17 +445,39 @@ def activity_heatmap(activity: pd.DataFrame, *, top: int = 40) -> go.Figure:
         raise Cell2NetInputError(msg)
     keep = activity.abs().sum(axis=1).sort_values(ascending=False, kind="stable").index[:top]
     act = activity.loc[keep].sort_index(ascending=False)
-    zmax = float(np.abs(act.to_numpy()).max()) or 1.0
+    zmax = float(np.nanmax(np.abs(act.to_numpy()))) if act.notna().any().any() else 1.0
+    label = "row-scaled mean attr" if scaled else "mean attr"
     fig = go.Figure(
         go.Heatmap(
-            z=act.to_numpy(), x=list(act.columns), y=act.index.tolist(), colorscale=_DIVERGING,
-            zmid=0, zmin=-zmax, zmax=zmax, colorbar={"title": "summed attr"},
-            hovertemplate="TF %{y}<br>%{x}<br>summed attribution: %{z:.4g}<extra></extra>",
+            z=act.to_numpy(), x=[str(c) for c in act.columns], y=act.index.tolist(), colorscale=_DIVERGING,
+            zmid=0, zmin=-zmax, zmax=zmax, colorbar={"title": label}, hoverongaps=True,
+            hovertemplate="TF %{y}<br>%{x}<br>" + label + ": %{z:.4g}<extra></extra>",
         )
     )
     fig.update_layout(
-        title=f"TF activity: attribution summed over genes (top {len(act)} TFs)",
+        title=f"TF activity: mean attribution over genes where the TF is in the top list (top {len(act)} TFs; "
+              "grey: in no gene's top list)",
         height=max(350, 18 * len(act) + 150), xaxis_title=activity.columns.name or "group",
-        margin={"l": 10, "r": 10, "t": 60, "b": 10},
+        margin={"l": 10, "r": 10, "t": 60, "b": 10}, plot_bgcolor=MISSING,
     )
+    return fig
+
+
+def tf_violin(values: np.ndarray, labels: np.ndarray, *, tf: str, gene: str, groups: list[str]) -> go.Figure:
+    """Violin (with box and points) of one TF's per-metacell attribution to a gene, one per group.
+
+    Examples
+    --------
+    >>> fig = tf_violin(np.array([1.0, 2.0, 0.5]), np.array(["NK", "NK", "B"]), tf="T", gene="G", groups=["NK", "B"])
+    >>> [t.name for t in fig.data]
+    ['NK (2 metacells)', 'B (1 metacells)']
+    """
+    labels = np.asarray(labels).astype(str)
+    fig = go.Figure()
+    for g in groups:
+        v = np.asarray(values, dtype=float)[labels == g]
+        fig.add_trace(go.Violin(y=v, name=f"{g} ({len(v)} metacells)", box_visible=True, points="all",
+                                meanline_visible=True))
+    fig.update_layout(title=f"Attribution of {tf} to {gene} per metacell", yaxis_title=VALUE_TITLE,
+                      showlegend=False, height=420, margin={"l": 10, "r": 10, "t": 60, "b": 10})
     return fig

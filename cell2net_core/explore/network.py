@@ -9,6 +9,7 @@ largest ``|mean_attr|`` gives its sign and weight.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import networkx as nx
 import numpy as np
@@ -28,7 +29,18 @@ __all__ = [
     "layout",
     "hub_tfs",
     "neighbourhood",
+    "NetworkView",
+    "network_view",
+    "describe_rows",
+    "with_rank",
+    "holds_every_tf",
+    "limit_hubs",
+    "LAYOUTS",
+    "arranged_layout",
+    "tf_tf_pairs",
 ]
+
+LAYOUTS = ("spring", "concentric", "bipartite", "hierarchy")
 
 SIGNS = ("all", "positive", "negative")
 MAX_DRAWN_EDGES = 2000
@@ -208,12 +220,14 @@ def build_graph(pairs: pd.DataFrame) -> nx.DiGraph:
     'TF'
     """
     g = nx.DiGraph()
-    for node, kind in node_kinds(pairs).items():
+    for node, kind in sorted(node_kinds(pairs).items()):  # sorted: layouts do not depend on PYTHONHASHSEED
         g.add_node(node, kind=kind)
     means = pairs["mean_attr"].to_numpy(dtype=float)
     g.add_edges_from(
-        (str(t), str(s), {"mean_attr": float(m), "weight": abs(float(m))})
-        for t, s, m in zip(pairs["tf"], pairs["gene"], means, strict=True)
+        sorted(
+            (str(t), str(s), {"mean_attr": float(m), "weight": abs(float(m))})
+            for t, s, m in zip(pairs["tf"], pairs["gene"], means, strict=True)
+        ),
     )
     return g
 
@@ -309,3 +323,215 @@ def neighbourhood(edges: pd.DataFrame, nodes: Sequence[str]) -> pd.DataFrame:
     nodes = [str(n) for n in nodes]
     keep = edges["tf"].astype(str).isin(nodes) | edges["gene"].astype(str).isin(nodes)
     return edges.loc[keep].sort_values(["tf", "gene", group], kind="stable").reset_index(drop=True)
+
+
+@dataclass(frozen=True)
+class NetworkView:
+    """One filtered edge set and everything the network page shows of it.
+
+    ``rows`` (one per TF, gene and group) is what every download holds; ``pairs`` the
+    same edges once per TF and gene; ``drawn`` the strongest ``pairs`` that are drawn;
+    ``hubs`` the hub TFs of ``rows``.
+    """
+
+    rows: pd.DataFrame
+    pairs: pd.DataFrame
+    drawn: pd.DataFrame
+    hubs: pd.DataFrame
+
+    @property
+    def capped(self) -> bool:
+        """Whether fewer edges are drawn than the filter keeps."""
+        return len(self.drawn) < len(self.pairs)
+
+    def message(self) -> str:
+        """What is drawn and what the downloads hold, with the same counts everywhere."""
+        n, rows = len(self.pairs), len(self.rows)
+        held = f"downloads hold all {n:,} edges ({rows:,} rows: one per edge and {check_table(self.rows)})"
+        if self.capped:
+            return f"Drawing the {len(self.drawn):,} strongest of {n:,} edges (by |mean attribution|); {held}."
+        return f"Drawing all {n:,} TF -> gene edges; {held}."
+
+
+def network_view(edges: pd.DataFrame, *, max_edges: int = MAX_DRAWN_EDGES) -> NetworkView:
+    """The drawn, counted and downloaded views of one filtered edge set (from :func:`filter_edges`).
+
+    Examples
+    --------
+    >>> from cell2net_core.testing import random_table
+    >>> view = network_view(random_table(n_genes=30, n_tfs=6, top=4), max_edges=10)
+    >>> view.capped, len(view.drawn), view.message().startswith("Drawing the 10 strongest of")
+    (True, 10, True)
+    """
+    pairs = pair_edges(edges)
+    drawn, _ = cap_edges(pairs, max_edges=max_edges)
+    return NetworkView(rows=edges, pairs=pairs, drawn=drawn, hubs=hub_tfs(edges))
+
+
+def describe_rows(table: pd.DataFrame) -> str:
+    """What a table's rows are, e.g. ``"160 rows: top 10 TFs per gene and cell_type_v2"``.
+
+    Examples
+    --------
+    >>> from cell2net_core.testing import random_table
+    >>> describe_rows(random_table(n_genes=2, n_tfs=6, top=4, groups=("NK", "B cell")))
+    '16 rows: top 4 TFs per gene and cell_type_v2 (of 5 TFs seen)'
+    """
+    group = check_table(table)
+    if table.empty:
+        return f"0 rows (TF, gene, {group})"
+    per = table.groupby(["gene", group], observed=True).size()
+    n_tfs = table["tf"].nunique()
+    lo, hi = int(per.min()), int(per.max())
+    kept = f"top {hi}" if lo == hi else f"top {lo}-{hi}"
+    return f"{len(table):,} rows: {kept} TFs per gene and {group} (of {n_tfs:,} TFs seen)"
+
+
+def with_rank(table: pd.DataFrame, *, rank_by: str = "mean") -> pd.DataFrame:
+    """The table with a ``rank`` column: 1 for the TF with the largest mean (``"abs"``: |mean|)
+    within its gene and group, as in the tutorial's network description.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"tf": ["A", "B", "C"], "gene": "G", "g": "NK",
+    ...                   "mean_attr": [0.1, 0.5, -0.9], "std_attr": 0.0})
+    >>> with_rank(t)["rank"].tolist(), with_rank(t, rank_by="abs")["rank"].tolist()
+    ([2, 1, 3], [3, 2, 1])
+    """
+    group = check_table(table)
+    score = table["mean_attr"].astype(float)
+    score = score.abs() if rank_by == "abs" else score
+    rank = score.groupby([table["gene"], table[group]], observed=True).rank(method="first", ascending=False)
+    return table.assign(rank=rank.astype(int))
+
+
+def limit_hubs(edges: pd.DataFrame, *, n_hubs: int | None = None, n_targets: int | None = None) -> pd.DataFrame:
+    """Rows of the ``n_hubs`` TFs with the largest summed ``|mean_attr|``, each with its
+    ``n_targets`` strongest target genes (all groups of those TF -> gene pairs kept).
+
+    ``None`` keeps every TF / target. The overview of a large table starts here, so that it
+    draws a readable hub network rather than thousands of edges.
+
+    Examples
+    --------
+    >>> from cell2net_core.testing import random_table
+    >>> rows = limit_hubs(random_table(n_genes=30, n_tfs=8, top=4), n_hubs=2, n_targets=5)
+    >>> rows["tf"].nunique(), int(rows.groupby("tf")["gene"].nunique().max())
+    (2, 5)
+    """
+    check_table(edges)
+    if edges.empty or (n_hubs is None and n_targets is None):
+        return edges.reset_index(drop=True)
+    df = edges.assign(_abs=edges["mean_attr"].abs().astype(float))
+    if n_hubs is not None:
+        strength = df.groupby("tf")["_abs"].sum().reset_index().sort_values(["_abs", "tf"], ascending=[False, True])
+        df = df[df["tf"].isin(strength["tf"].head(n_hubs))]
+    if n_targets is not None:
+        best = df.groupby(["tf", "gene"], sort=False)["_abs"].max().reset_index()
+        best = best.sort_values(["tf", "_abs", "gene"], ascending=[True, False, True])
+        best = best[best.groupby("tf").cumcount() < n_targets]
+        keep = pd.MultiIndex.from_frame(best[["tf", "gene"]])
+        df = df[pd.MultiIndex.from_frame(df[["tf", "gene"]]).isin(keep)]
+    return df.drop(columns="_abs").reset_index(drop=True)
+
+
+def tf_tf_pairs(pairs: pd.DataFrame, *, tfs: Sequence[str] | None = None) -> pd.DataFrame:
+    """The TF -> TF subnetwork: rows or pairs whose target is itself a TF (a modelled target).
+
+    ``tfs``: the TFs to look for among the targets; ``None``: the TFs of ``pairs``.
+
+    Examples
+    --------
+    >>> p = pd.DataFrame({"tf": ["A", "A", "B"], "gene": ["B", "G", "G"], "mean_attr": [1.0, 1.0, 1.0]})
+    >>> tf_tf_pairs(p)[["tf", "gene"]].values.tolist()
+    [['A', 'B']]
+    """
+    return pairs[pairs["gene"].isin(set(pairs["tf"] if tfs is None else tfs))].reset_index(drop=True)
+
+
+def _rings(nodes: list[str], *, start: float = 0.35, per_ring: int = 48) -> dict[str, tuple[float, float]]:
+    """Nodes on concentric rings around the origin, ``per_ring`` more on each outer ring."""
+    pos, i, ring = {}, 0, 0
+    while i < len(nodes):
+        size = per_ring * (ring + 1)
+        chunk = nodes[i:i + size]
+        radius = start + (1 - start) * ring / max(1, (len(nodes) - 1) // per_ring)
+        radius = min(radius, 1.0)
+        for j, n in enumerate(chunk):
+            a = 2 * np.pi * j / len(chunk) + ring * 0.1
+            pos[n] = (float(radius * np.cos(a)), float(radius * np.sin(a)))
+        i, ring = i + size, ring + 1
+    return pos
+
+
+def _column(nodes: list[str], x: float) -> dict[str, tuple[float, float]]:
+    ys = np.linspace(1, -1, len(nodes)) if len(nodes) > 1 else np.zeros(1)
+    return {n: (x, float(y)) for n, y in zip(nodes, ys, strict=False)}
+
+
+def _hierarchy(pairs: pd.DataFrame) -> dict[str, tuple[float, float]]:
+    """Regulators above the nodes they drive: layers of the condensation's topological generations."""
+    g = build_graph(pairs)
+    cond = nx.condensation(g)  # cycles (mutual regulation) share a layer
+    layers = list(nx.topological_generations(cond))
+    pos = {}
+    for depth, layer in enumerate(layers):
+        members = sorted(n for c in layer for n in cond.nodes[c]["members"])
+        xs = np.linspace(-1, 1, len(members)) if len(members) > 1 else np.zeros(1)
+        y = 1 - 2 * depth / max(1, len(layers) - 1)
+        pos.update({n: (float(x), float(y)) for n, x in zip(members, xs, strict=True)})
+    return pos
+
+
+def arranged_layout(pairs: pd.DataFrame, *, kind: str = "spring", centre: str | None = None,
+                    seed: int = 0) -> dict[str, tuple[float, float]]:
+    """Node positions in ``[-1, 1]^2`` for one of :data:`LAYOUTS`, deterministic.
+
+    ``"spring"``: :func:`layout`; ``"concentric"``: ``centre`` (a TF or gene) in the middle,
+    its partners on rings, strongest first; ``"bipartite"``: TFs in a left column, target
+    genes in a right one, each sorted by summed ``|mean_attr|``; ``"hierarchy"``: top-down,
+    regulators above the nodes they drive (cycles share a layer).
+
+    Examples
+    --------
+    >>> p = pd.DataFrame({"tf": ["A", "A", "B"], "gene": ["B", "G", "G"], "mean_attr": [1.0, -2.0, 0.5]})
+    >>> arranged_layout(p, kind="hierarchy")["A"][1] > arranged_layout(p, kind="hierarchy")["G"][1]
+    True
+    >>> arranged_layout(p, kind="concentric", centre="G")["G"]
+    (0.0, 0.0)
+    """
+    if kind not in LAYOUTS:
+        msg = f"layout {kind!r} is not one of {LAYOUTS}."
+        raise Cell2NetInputError(msg)
+    if pairs.empty:
+        return {}
+    if kind == "spring":
+        return layout(pairs, seed=seed)
+    if kind == "hierarchy":
+        return _hierarchy(pairs)
+    strength = pd.concat([pairs[["tf", "mean_attr"]].rename(columns={"tf": "node"}),
+                          pairs[["gene", "mean_attr"]].rename(columns={"gene": "node"})])
+    strength = strength.assign(w=strength["mean_attr"].abs()).groupby("node")["w"].sum()
+    order = sorted(strength.index.astype(str), key=lambda n: (-strength[n], n))
+    if kind == "concentric":
+        centre = centre if centre in strength.index else order[0]
+        return {centre: (0.0, 0.0), **_rings([n for n in order if n != centre])}
+    tfs = set(pairs["tf"].astype(str))
+    return {**_column([n for n in order if n not in tfs], 1.0), **_column([n for n in order if n in tfs], -1.0)}
+
+
+def holds_every_tf(table: pd.DataFrame) -> bool:
+    """Whether every gene and group holds a row for each of the gene's TFs (no value is missing),
+    as in a table re-aggregated from ``<GENE>.npy`` with ``n_tfs=None``.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"tf": ["A", "B", "A"], "gene": "G", "ct": ["NK", "NK", "B"], "mean_attr": 1.0,
+    ...                   "std_attr": 0.0})
+    >>> holds_every_tf(t), holds_every_tf(t.iloc[:2])
+    (False, True)
+    """
+    group = check_table(table)
+    per = table.groupby(["gene", group], observed=True)["tf"].nunique()
+    n_tfs = table.groupby("gene")["tf"].nunique()
+    return bool((per.to_numpy() == n_tfs.reindex(per.index.get_level_values("gene")).to_numpy()).all())
