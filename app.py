@@ -17,6 +17,7 @@ pages = [
     st.Page("app_pages/network.py", title="Network", icon=":material/hub:"),
     st.Page("app_pages/table.py", title="Table", icon=":material/table:"),
     st.Page("app_pages/compare.py", title="Compare groups", icon=":material/compare_arrows:"),
+    st.Page("app_pages/perturb.py", title="Perturb", icon=":material/science:"),
 ]
 page = st.navigation(pages)
 state.init_state()

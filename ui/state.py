@@ -58,6 +58,19 @@ CMP_TOP = "cmp_top"
 CMP_BARS = "cmp_bars"  # chart: group A minus group B
 CMP_ACTIVITY = "cmp_activity"  # chart: TF activity heatmap
 
+# perturb page
+PRT_TFS = "prt_tfs"  # widget: TFs to perturb
+PRT_MODE = "prt_mode"  # widget: "ko" or "oe"
+PRT_FACTOR = "prt_factor"  # widget: over-expression factor
+PRT_GROUPBY = "prt_groupby"  # widget: grouping column
+PRT_GROUPS = "prt_groups"  # widget: groups perturbed (empty: all)
+PRT_ROUNDS = "prt_rounds"  # widget: propagation rounds
+PRT_SHOW_TF = "prt_show_tf"  # widget: which perturbed TF the charts show
+PRT_NET_GROUP = "prt_net_group"  # widget: group whose log2FC colours the network
+PRT_BARS = "prt_bars"  # chart: log2FC bars
+PRT_NET = "prt_net"  # chart: network coloured by log2FC
+PRT_DOWNLOAD = "prt_download"  # download button of the perturbation table
+
 # export widgets (one pair per page, see export_key and export_download_key)
 EXPORT_FMT = "export_fmt"
 
@@ -78,6 +91,11 @@ DEFAULTS: dict[str, Any] = {
     TAB_SORT: "mean_attr",
     TAB_ASCENDING: False,
     CMP_TOP: 20,
+    PRT_TFS: [],
+    PRT_MODE: "ko",
+    PRT_FACTOR: 2.0,
+    PRT_GROUPS: [],
+    PRT_ROUNDS: 1,
 }
 
 
