@@ -173,7 +173,7 @@ def check_tfs(tfs: str | Sequence[str], known: Sequence[str], listed: Sequence[s
     >>> check_tfs("PAX4", ["PAX5", "PAX6"], ["PAX5"])
     Traceback (most recent call last):
     ...
-    cell2net_core.errors.Cell2NetInputError: TF 'PAX4' is not a TF of the dataset; close names: PAX5, PAX6.
+    cell2net_core.errors.Cell2NetInputError: TF 'PAX4' is not a TF of the dataset; close names: PAX6, PAX5.
     """
     tfs = [tfs] if isinstance(tfs, str) else [str(t) for t in tfs]
     if not tfs:
