@@ -18,6 +18,7 @@ pages = [
     st.Page("app_pages/table.py", title="Table", icon=":material/table:"),
     st.Page("app_pages/compare.py", title="Compare groups", icon=":material/compare_arrows:"),
     st.Page("app_pages/dotplot.py", title="TF dot plot", icon=":material/scatter_plot:"),
+    st.Page("app_pages/perturb.py", title="Perturb", icon=":material/science:"),
 ]
 page = st.navigation(pages)
 state.init_state()

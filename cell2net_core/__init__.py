@@ -9,6 +9,7 @@ The attribution path, one module per step (data flows one way)::
     store        ResultStore, read_network_table                  the results folder
     pipeline     attribute_genes                                  the resumable loop over genes
     settings     Settings                                         what defines one computation
+    perturb      perturb                                          in-silico TF knock-out / over-expression
 
 ``explore`` builds networks, comparisons, figures and exports from the tables; ``demo`` makes
 the embedded demo; ``testing`` makes random data for tests; ``cli`` is ``python -m cell2net_core``.
@@ -29,6 +30,7 @@ from .attribution import Attribution, tf_attr
 from .data import GeneInputs, gene_inputs, gene_tfs, group_labels, read_dataset, validate_dataset
 from .errors import Cell2NetInputError
 from .model import load_checkpoint, predict, save_checkpoint
+from .perturb import perturb
 from .pipeline import GeneResult, attribute_gene, attribute_genes
 from .settings import Settings
 from .store import ResultStore, read_network_table
@@ -46,6 +48,7 @@ __all__ = [
     "gene_tfs",
     "group_labels",
     "load_checkpoint",
+    "perturb",
     "predict",
     "read_dataset",
     "read_network_table",

@@ -18,6 +18,7 @@ from cell2net_core import data
 from cell2net_core.aggregate import regroup
 from cell2net_core.errors import Cell2NetInputError
 from cell2net_core.explore import network
+from cell2net_core.perturb import Perturbation, perturb, perturbable_tfs, reachable_genes
 from cell2net_core.store import ResultStore
 
 _DEMO_LOCK = threading.Lock()
@@ -139,3 +140,40 @@ def layout(pairs: pd.DataFrame, kind: str = "spring", centre: str | None = None)
 def demo_lock() -> threading.Lock:
     """Lock held while the embedded demo is being built, so sessions build it once."""
     return _DEMO_LOCK
+
+
+def models_signature(folder: Path) -> tuple[tuple[str, int], ...]:
+    """Names and modification times of a model folder's ``<GENE>.pt`` files (the cache key)."""
+    try:
+        with os.scandir(folder) as it:
+            return tuple(sorted((e.name, e.stat().st_mtime_ns) for e in it if e.name.endswith(".pt")))
+    except OSError:
+        return ()
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def _perturbable(mdata_path: str, mdata_mtime: float, models: str, signature: tuple) -> list[str]:
+    return perturbable_tfs(open_dataset(mdata_path), models)
+
+
+def perturb_options(mdata_path: Path, models: Path) -> list[str]:
+    """TFs some gene with a model lists, once per dataset and model folder version."""
+    return _perturbable(str(mdata_path), _mtime(mdata_path), str(models), models_signature(models))
+
+
+@st.cache_data(max_entries=16, show_spinner="Predicting the targets again...")
+def _perturbation(mdata_path: str, mdata_mtime: float, models: str, signature: tuple, tfs: tuple[str, ...],
+                  options: tuple) -> Perturbation:
+    mode, factor, groupby, groups, rounds = options
+    mdata = open_dataset(mdata_path)
+    genes = reachable_genes(mdata, models, list(tfs), rounds=rounds)
+    return perturb(mdata, models, tfs=list(tfs), mode=mode, factor=factor, groupby=groupby,
+                   groups=list(groups) or None, rounds=rounds, genes=genes)
+
+
+def perturbation(mdata_path: Path, models: Path, tfs: list[str], *, mode: str, factor: float, groupby: str,
+                 groups: list[str], rounds: int) -> Perturbation:
+    """:func:`cell2net_core.perturb.perturb` over the genes the TFs can reach, cached per input version."""
+    options = (mode, float(factor), groupby, tuple(groups), int(rounds))
+    return _perturbation(str(mdata_path), _mtime(mdata_path), str(models), models_signature(models), tuple(tfs),
+                         options)

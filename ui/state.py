@@ -75,6 +75,19 @@ DOT_TOP = "dot_top"
 DOT_SCALED = "dot_scaled"
 DOT_CHART = "dot_chart"  # chart: clicking a dot opens the TF's regulon
 
+# perturb page
+PRT_TFS = "prt_tfs"  # widget: TFs to perturb
+PRT_MODE = "prt_mode"  # widget: "ko" or "oe"
+PRT_FACTOR = "prt_factor"  # widget: over-expression factor
+PRT_GROUPBY = "prt_groupby"  # widget: grouping column
+PRT_GROUPS = "prt_groups"  # widget: groups perturbed (empty: all)
+PRT_ROUNDS = "prt_rounds"  # widget: propagation rounds
+PRT_SHOW_TF = "prt_show_tf"  # widget: which perturbed TF the charts show
+PRT_NET_GROUP = "prt_net_group"  # widget: group whose log2FC colours the network
+PRT_BARS = "prt_bars"  # chart: log2FC bars
+PRT_NET = "prt_net"  # chart: network coloured by log2FC
+PRT_DOWNLOAD = "prt_download"  # download button of the perturbation table
+
 # export widgets (one pair per page, see export_key and export_download_key)
 EXPORT_FMT = "export_fmt"
 
@@ -104,6 +117,11 @@ DEFAULTS: dict[str, Any] = {
     CMP_SCALED: True,
     DOT_TOP: 40,
     DOT_SCALED: False,
+    PRT_TFS: [],
+    PRT_MODE: "ko",
+    PRT_FACTOR: 2.0,
+    PRT_GROUPS: [],
+    PRT_ROUNDS: 1,
 }
 
 
