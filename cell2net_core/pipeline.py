@@ -75,7 +75,9 @@ def _is_fresh(meta: dict, checkpoint: Path, settings: Settings) -> bool:
 
 
 def _table(attribution: Attribution, mdata: md.MuData, settings: Settings) -> pd.DataFrame:
-    return regroup(attribution, mdata, groupby=settings.groupby, n_tfs=settings.n_tfs, rank_by=settings.rank_by)
+    return regroup(
+        attribution, mdata, groupby=settings.groupby, n_tfs=settings.n_tfs, rank_by=settings.rank_by, evidence=True
+    )
 
 
 def _load(store: ResultStore, mdata: md.MuData, gene: str, meta: dict) -> Attribution:

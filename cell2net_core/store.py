@@ -5,6 +5,11 @@ table) and ``<GENE>.json`` (TF order, metacell ids, how it was computed: what
 re-aggregation needs). ``tf_to_gene.csv`` concatenates the tables the tutorial's way
 (pandas' default index). A folder made by the tutorial itself (CSV files, perhaps only
 ``tf_to_gene.csv``) reads too.
+
+Edge evidence (``ci_low, ci_high, p_value, q_value``, :mod:`~cell2net_core.stats`) follows
+the tutorial's columns when the tables were built from ``.npy`` files. ``q_value`` is
+Benjamini-Hochberg over the rows of the table it sits in: a ``<GENE>.csv`` over that gene's
+rows, ``tf_to_gene.csv`` (and :meth:`ResultStore.table`) over all rows.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from .aggregate import group_column
 from .attribution import Attribution
 from .errors import Cell2NetInputError
 from .files import atomic_write
+from .stats import add_q_values
 
 __all__ = ["ResultStore", "atomic_write", "read_network_table", "CONSOLIDATED"]
 
@@ -240,7 +246,7 @@ class ResultStore:
         if len(groups) > 1:
             msg = f"Per-gene tables in {str(self.path)!r} use different grouping columns {sorted(map(str, groups))}."
             raise Cell2NetInputError(msg)
-        return pd.concat(tables, ignore_index=True)
+        return add_q_values(pd.concat(tables, ignore_index=True))
 
     def write_consolidated(self) -> Path:
         """Rewrite ``tf_to_gene.csv`` from the per-gene CSVs (index as the tutorial writes it)."""
@@ -249,7 +255,8 @@ class ResultStore:
             if not csvs:
                 msg = f"Results folder {str(self.path)!r} holds no <GENE>.csv to consolidate."
                 raise Cell2NetInputError(msg)
-            return atomic_write(self.path / CONSOLIDATED, pd.concat(read_network_table(p) for p in csvs).to_csv())
+            table = add_q_values(pd.concat(read_network_table(p) for p in csvs))
+            return atomic_write(self.path / CONSOLIDATED, table.to_csv())
 
     @contextlib.contextmanager
     def lock(self, name: str) -> Iterator[None]:
