@@ -49,6 +49,8 @@ def _attribute_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--method", choices=("captum", "exact"), default="captum")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")
     p.add_argument("--force", action="store_true", help="recompute genes already done")
+    p.add_argument("--peaks", action="store_true",
+                   help="also attribute to peak accessibility: <GENE>.peaks.npy and peak_to_gene.csv")  # fmt: skip
 
 
 def _genes_to_attribute(mdata, args: argparse.Namespace) -> list[str]:
@@ -94,7 +96,7 @@ def _run_attribute(args: argparse.Namespace) -> int:
 
     try:
         results = attribute_genes(mdata, genes, model_dir=args.models, out_dir=args.out, settings=settings,
-                                  force=args.force, progress=progress)  # fmt: skip
+                                  force=args.force, peaks=args.peaks, progress=progress)  # fmt: skip
     finally:
         bar.close()
     failed = [r for r in results if r.status == "failed"]
@@ -220,7 +222,8 @@ COMMANDS: dict[str, Command] = {
     "attribute": Command(
         "attribute every gene's prediction to its TFs (the tutorial's loop, resumable)",
         "Integrated Gradients on each gene's TF expression; writes <out>/<GENE>.npy, "
-        "<GENE>.csv, <GENE>.json and tf_to_gene.csv. Genes already done are loaded, not recomputed.",
+        "<GENE>.csv, <GENE>.json and tf_to_gene.csv (with bootstrap CI, t-test p and BH q per edge); with --peaks "
+        "also <GENE>.peaks.npy and peak_to_gene.csv. Genes already done are loaded, not recomputed.",
         _attribute_args,
         _run_attribute,
     ),
