@@ -51,6 +51,11 @@ def _attribute_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--force", action="store_true", help="recompute genes already done")
     p.add_argument("--peaks", action="store_true",
                    help="also attribute to peak accessibility: <GENE>.peaks.npy and peak_to_gene.csv")  # fmt: skip
+    p.add_argument("--motifs", action="store_true",
+                   help="add JASPAR 2024 motif evidence per edge: motif_id, motif_sites, motif_peaks")  # fmt: skip
+    p.add_argument("--reference", default=None,
+                   help="curated TF -> target CSV/TSV (source, target[, sign, weight]): a 'known' column, and per "
+                   "group precision at 20, shuffled baseline, hypergeometric p: known_agreement.csv")  # fmt: skip
 
 
 def _genes_to_attribute(mdata, args: argparse.Namespace) -> list[str]:
@@ -74,6 +79,7 @@ def _run_attribute(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from .data import group_labels, read_dataset
+    from .known import read_reference
     from .model import device_label, resolve_device
     from .pipeline import attribute_genes
     from .settings import Settings
@@ -86,6 +92,7 @@ def _run_attribute(args: argparse.Namespace) -> int:
     mdata = read_dataset(args.mdata)
     group_labels(mdata, settings.groupby)
     genes = _genes_to_attribute(mdata, args)
+    reference = read_reference(args.reference) if args.reference else None
     print(f"{len(genes)} genes, method {settings.method}, {device_label(settings.device)}", file=sys.stderr)
     bar = tqdm(total=len(genes), unit="gene", file=sys.stderr)
 
@@ -96,7 +103,8 @@ def _run_attribute(args: argparse.Namespace) -> int:
 
     try:
         results = attribute_genes(mdata, genes, model_dir=args.models, out_dir=args.out, settings=settings,
-                                  force=args.force, peaks=args.peaks, progress=progress)  # fmt: skip
+                                  force=args.force, peaks=args.peaks, motifs=args.motifs,
+                                  reference=reference, progress=progress)  # fmt: skip
     finally:
         bar.close()
     failed = [r for r in results if r.status == "failed"]
@@ -107,7 +115,19 @@ def _run_attribute(args: argparse.Namespace) -> int:
         f"{done['computed']} computed, {done['cached']} loaded from {args.out}, {len(failed)} failed",
         file=sys.stderr,
     )
+    if reference is not None and len(failed) < len(results):
+        _report_known(args.out, reference)
     return 1 if failed else 0
+
+
+def _report_known(out: str, reference) -> None:
+    from .files import atomic_write
+    from .known import known_agreement
+    from .store import ResultStore
+
+    agreement = known_agreement(ResultStore(out).table(), reference)
+    atomic_write(Path(out) / "known_agreement.csv", agreement.to_csv(index=False))
+    print(agreement.to_string(index=False))
 
 
 # ----------------------------------------------------------------------------- demo

@@ -15,7 +15,9 @@ from .aggregate import regroup
 from .attribution import Attribution, tf_attr
 from .data import GeneInputs, gene_inputs, gene_tfs, group_labels
 from .errors import Cell2NetInputError
+from .known import mark_known
 from .model import PeaksTF2GeneExpressionPoisson, load_checkpoint
+from .motifs import add_motif_evidence
 from .peaks import peak_attr, peak_to_gene
 from .settings import Settings
 from .stats import add_q_values
@@ -76,10 +78,14 @@ def _is_fresh(meta: dict, checkpoint: Path, settings: Settings) -> bool:
     return made_from is None or not checkpoint.is_file() or made_from == checkpoint.stat().st_mtime
 
 
-def _table(attribution: Attribution, mdata: md.MuData, settings: Settings) -> pd.DataFrame:
-    return regroup(
+def _table(
+    attribution: Attribution, mdata: md.MuData, settings: Settings, *, motifs: bool, reference: pd.DataFrame | None
+) -> pd.DataFrame:
+    table = regroup(
         attribution, mdata, groupby=settings.groupby, n_tfs=settings.n_tfs, rank_by=settings.rank_by, evidence=True
     )
+    table = add_motif_evidence(table, mdata) if motifs else table
+    return mark_known(table, reference) if reference is not None else table
 
 
 def _load(store: ResultStore, mdata: md.MuData, gene: str, meta: dict) -> Attribution:
@@ -97,6 +103,8 @@ def attribute_gene(
     settings: Settings = Settings(),  # noqa: B008 (frozen, so one shared default is safe)
     force: bool = False,
     peaks: bool = False,
+    motifs: bool = False,
+    reference: pd.DataFrame | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> GeneResult:
     """Load or compute one gene's attributions, aggregate them and store both.
@@ -123,6 +131,10 @@ def attribute_gene(
     peaks
         Also attribute to peak accessibility (:func:`~cell2net_core.peaks.peak_attr`, ``settings.n_steps``)
         and store ``<GENE>.peaks.npy`` unless fresh ones are stored.
+    motifs
+        Add ``motif_id, motif_sites, motif_peaks`` to the table (:func:`~cell2net_core.motifs.add_motif_evidence`).
+    reference
+        Curated edges (:func:`~cell2net_core.known.read_reference`): add a ``known`` column.
     progress
         Called as ``progress(done, total)`` over the gene's metacells.
 
@@ -147,7 +159,7 @@ def attribute_gene(
             _peaks(mdata, gene, checkpoint=checkpoint, store=store, settings=settings, force=force)
         if not force and meta is not None and _is_fresh(meta, checkpoint, settings):
             attribution = _load(store, mdata, gene, meta)
-            table = _table(attribution, mdata, settings)
+            table = _table(attribution, mdata, settings, motifs=motifs, reference=reference)
             store.save_table(gene, table)
             return GeneResult(gene, "cached", table=table, attribution=attribution, seconds=time.perf_counter() - start)
         inputs, module = _module(mdata, gene, checkpoint, settings)
@@ -160,7 +172,7 @@ def attribute_gene(
             device=settings.device,
             progress=progress,
         )
-        table = _table(attribution, mdata, settings)
+        table = _table(attribution, mdata, settings, motifs=motifs, reference=reference)
         meta = {
             "covariates": list(settings.covariates),
             "checkpoint_mtime": checkpoint.stat().st_mtime,
@@ -233,6 +245,8 @@ def attribute_genes(
     settings: Settings = Settings(),  # noqa: B008 (frozen, so one shared default is safe)
     force: bool = False,
     peaks: bool = False,
+    motifs: bool = False,
+    reference: pd.DataFrame | None = None,
     progress: GenesProgress | None = None,
     should_stop: Callable[[], bool] | None = None,
 ) -> list[GeneResult]:
@@ -257,6 +271,10 @@ def attribute_genes(
         Recompute genes whose fresh results are stored.
     peaks
         Also attribute to peak accessibility and rewrite ``peak_to_gene.csv`` (:func:`peak_table`).
+    motifs
+        Add JASPAR motif evidence to the tables.
+    reference
+        Curated edges: add a ``known`` column to the tables.
     progress
         Called as ``progress(gene_index, n_genes, gene, fraction_within_gene)``.
     should_stop
@@ -301,6 +319,8 @@ def attribute_genes(
                 settings=settings,
                 force=force,
                 peaks=peaks,
+                motifs=motifs,
+                reference=reference,
                 progress=step,
             )
             results.append(result)
