@@ -16,10 +16,14 @@ import pandas as pd
 from .attribution import Attribution
 from .data import group_labels
 from .errors import Cell2NetInputError
+from .stats import EVIDENCE_COLUMNS, N_BOOT, SEED, add_q_values, mean_evidence
 
-__all__ = ["TABLE_COLUMNS", "RANK_BY", "tf_to_gene", "regroup", "group_column"]
+__all__ = ["TABLE_COLUMNS", "EXTRA_COLUMNS", "RANK_BY", "tf_to_gene", "regroup", "group_column"]
 
 TABLE_COLUMNS = ("tf", "gene", "mean_attr", "std_attr", "n_metacells")
+#: Columns after the tutorial's: edge evidence (:mod:`~cell2net_core.stats`), motifs, known regulation,
+#: and the rank of a TF in its gene and group (``explore.network.with_rank``).
+EXTRA_COLUMNS = (*EVIDENCE_COLUMNS, "motif_id", "motif_sites", "motif_peaks", "known", "rank")
 RANK_BY = ("mean", "abs")
 
 
@@ -32,6 +36,9 @@ def tf_to_gene(
     groupby: str = "cell_type_v2",
     n_tfs: int | None = 10,
     rank_by: Literal["mean", "abs"] = "mean",
+    evidence: bool = False,
+    n_boot: int = N_BOOT,
+    seed: int = SEED,
 ) -> pd.DataFrame:
     """The tutorial's TF -> gene table of one gene: mean and std attribution per group.
 
@@ -56,10 +63,15 @@ def tf_to_gene(
         TFs kept per group, or ``None`` for all.
     rank_by
         ``"mean"`` or ``"abs"``.
+    evidence
+        Add ``ci_low, ci_high, p_value, q_value`` (:func:`~cell2net_core.stats.mean_evidence`;
+        q by Benjamini-Hochberg over the rows of this table, i.e. of this gene).
+    n_boot, seed
+        Bootstrap resamples and seed of the interval (one generator for the whole table).
 
     Returns
     -------
-    Columns ``tf, gene, <groupby>, mean_attr, std_attr, n_metacells``.
+    Columns ``tf, gene, <groupby>, mean_attr, std_attr, n_metacells`` (then the evidence columns).
 
     Examples
     --------
@@ -79,14 +91,8 @@ def tf_to_gene(
     if n_tfs is not None and n_tfs < 1:
         msg = f"n_tfs must be at least 1 or None (all TFs); got {n_tfs}."
         raise Cell2NetInputError(msg)
-    if labels is None:
-        keys, inverse = np.array([None]), np.zeros(len(attr), dtype=int)
-    else:
-        labels = np.asarray(labels).astype(str)
-        if len(labels) != len(attr):
-            msg = f"gene {gene!r}: {len(labels)} group labels for {len(attr)} metacells of attributions."
-            raise Cell2NetInputError(msg)
-        keys, inverse = np.unique(labels, return_inverse=True)
+    keys, inverse = _groups(labels, len(attr), gene=gene)
+    rng = np.random.default_rng(seed)
     parts = []
     for k, key in enumerate(keys):
         rows = attr[inverse == k].astype(np.float64)
@@ -101,23 +107,38 @@ def tf_to_gene(
         )
         if labels is not None:
             part.insert(2, groupby, key)
+        if evidence:
+            part = part.assign(**mean_evidence(rows, n_boot=n_boot, rng=rng))
         if n_tfs is not None:
             score = part["mean_attr"] if rank_by == "mean" else part["mean_attr"].abs()
             order = np.argsort(-score.to_numpy(), kind="stable")[:n_tfs]
             part = part.iloc[order]
         parts.append(part)
-    return pd.concat(parts, ignore_index=True)
+    table = pd.concat(parts, ignore_index=True)
+    return add_q_values(table) if evidence else table
+
+
+def _groups(labels: Sequence[str] | np.ndarray | None, n: int, *, gene: str) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted group keys and each metacell's group index (one group ``None`` without labels)."""
+    if labels is None:
+        return np.array([None]), np.zeros(n, dtype=int)
+    labels = np.asarray(labels).astype(str)
+    if len(labels) != n:
+        msg = f"gene {gene!r}: {len(labels)} group labels for {n} metacells of attributions."
+        raise Cell2NetInputError(msg)
+    return np.unique(labels, return_inverse=True)
 
 
 def group_column(table: pd.DataFrame) -> str | None:
-    """Name of the grouping column of a TF -> gene table (the one column not in :data:`TABLE_COLUMNS`).
+    """Name of the grouping column of a TF -> gene table (the one column not in :data:`TABLE_COLUMNS`
+    or :data:`EXTRA_COLUMNS`).
 
     Examples
     --------
     >>> group_column(pd.DataFrame(columns=["tf", "gene", "cell_type_v2", "mean_attr", "std_attr"]))
     'cell_type_v2'
     """
-    extra = [c for c in table.columns if c not in TABLE_COLUMNS and c != "rank"]  # rank: explore.network.with_rank
+    extra = [c for c in table.columns if c not in TABLE_COLUMNS and c not in EXTRA_COLUMNS]
     if len(extra) > 1:
         msg = f"TF -> gene table has several extra columns {extra}; expected one grouping column."
         raise Cell2NetInputError(msg)
@@ -131,6 +152,7 @@ def regroup(
     groupby: str = "cell_type_v2",
     n_tfs: int | None = 10,
     rank_by: Literal["mean", "abs"] = "mean",
+    evidence: bool = False,
 ) -> pd.DataFrame:
     """The TF -> gene table of stored attributions for any grouping, with no recomputation.
 
@@ -143,12 +165,14 @@ def regroup(
         :meth:`~cell2net_core.store.ResultStore.load`).
     mdata
         The dataset they were computed on.
-    groupby, n_tfs, rank_by
-        As in :func:`tf_to_gene`.
+    groupby, n_tfs, rank_by, evidence
+        As in :func:`tf_to_gene` (``evidence``: q over this gene's rows; the results folder's
+        ``tf_to_gene.csv`` recomputes q over all its rows).
 
     Returns
     -------
-    Columns ``tf, gene, <groupby>, mean_attr, std_attr, n_metacells``.
+    Columns ``tf, gene, <groupby>, mean_attr, std_attr, n_metacells`` (then ``ci_low, ci_high, p_value,
+    q_value`` with ``evidence``).
 
     Examples
     --------
@@ -174,4 +198,5 @@ def regroup(
         groupby=groupby,
         n_tfs=n_tfs,
         rank_by=rank_by,
+        evidence=evidence,
     )

@@ -13,13 +13,17 @@ import pandas as pd
 
 from .aggregate import regroup
 from .attribution import Attribution, tf_attr
-from .data import gene_inputs, gene_tfs, group_labels
+from .data import GeneInputs, gene_inputs, gene_tfs, group_labels
 from .errors import Cell2NetInputError
-from .model import load_checkpoint
+from .known import mark_known
+from .model import PeaksTF2GeneExpressionPoisson, load_checkpoint
+from .motifs import add_motif_evidence
+from .peaks import peak_attr, peak_to_gene
 from .settings import Settings
+from .stats import add_q_values
 from .store import ResultStore
 
-__all__ = ["GeneResult", "attribute_gene", "attribute_genes"]
+__all__ = ["GeneResult", "attribute_gene", "attribute_genes", "peak_table"]
 
 #: ``progress(gene_index, n_genes, gene, fraction_within_gene)``
 GenesProgress = Callable[[int, int, str, float], None]
@@ -74,8 +78,14 @@ def _is_fresh(meta: dict, checkpoint: Path, settings: Settings) -> bool:
     return made_from is None or not checkpoint.is_file() or made_from == checkpoint.stat().st_mtime
 
 
-def _table(attribution: Attribution, mdata: md.MuData, settings: Settings) -> pd.DataFrame:
-    return regroup(attribution, mdata, groupby=settings.groupby, n_tfs=settings.n_tfs, rank_by=settings.rank_by)
+def _table(
+    attribution: Attribution, mdata: md.MuData, settings: Settings, *, motifs: bool, reference: pd.DataFrame | None
+) -> pd.DataFrame:
+    table = regroup(
+        attribution, mdata, groupby=settings.groupby, n_tfs=settings.n_tfs, rank_by=settings.rank_by, evidence=True
+    )
+    table = add_motif_evidence(table, mdata) if motifs else table
+    return mark_known(table, reference) if reference is not None else table
 
 
 def _load(store: ResultStore, mdata: md.MuData, gene: str, meta: dict) -> Attribution:
@@ -92,6 +102,9 @@ def attribute_gene(
     store: ResultStore,
     settings: Settings = Settings(),  # noqa: B008 (frozen, so one shared default is safe)
     force: bool = False,
+    peaks: bool = False,
+    motifs: bool = False,
+    reference: pd.DataFrame | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> GeneResult:
     """Load or compute one gene's attributions, aggregate them and store both.
@@ -115,6 +128,13 @@ def attribute_gene(
         How to compute and aggregate; recorded in ``<GENE>.json``.
     force
         Recompute even when fresh results are stored.
+    peaks
+        Also attribute to peak accessibility (:func:`~cell2net_core.peaks.peak_attr`, ``settings.n_steps``)
+        and store ``<GENE>.peaks.npy`` unless fresh ones are stored.
+    motifs
+        Add ``motif_id, motif_sites, motif_peaks`` to the table (:func:`~cell2net_core.motifs.add_motif_evidence`).
+    reference
+        Curated edges (:func:`~cell2net_core.known.read_reference`): add a ``known`` column.
     progress
         Called as ``progress(done, total)`` over the gene's metacells.
 
@@ -135,13 +155,14 @@ def attribute_gene(
     checkpoint = Path(model_dir) / f"{gene}.pt"
     with store.lock(gene):
         meta = store.meta(gene) if store.has(gene) else None
+        if peaks:
+            _peaks(mdata, gene, checkpoint=checkpoint, store=store, settings=settings, force=force)
         if not force and meta is not None and _is_fresh(meta, checkpoint, settings):
             attribution = _load(store, mdata, gene, meta)
-            table = _table(attribution, mdata, settings)
+            table = _table(attribution, mdata, settings, motifs=motifs, reference=reference)
             store.save_table(gene, table)
             return GeneResult(gene, "cached", table=table, attribution=attribution, seconds=time.perf_counter() - start)
-        inputs = gene_inputs(mdata, gene, covariates=settings.covariates)
-        module = load_checkpoint(checkpoint, inputs, device=settings.device)
+        inputs, module = _module(mdata, gene, checkpoint, settings)
         attribution = tf_attr(
             module,
             inputs,
@@ -151,7 +172,7 @@ def attribute_gene(
             device=settings.device,
             progress=progress,
         )
-        table = _table(attribution, mdata, settings)
+        table = _table(attribution, mdata, settings, motifs=motifs, reference=reference)
         meta = {
             "covariates": list(settings.covariates),
             "checkpoint_mtime": checkpoint.stat().st_mtime,
@@ -162,6 +183,59 @@ def attribute_gene(
     return GeneResult(gene, "computed", table=table, attribution=attribution, seconds=time.perf_counter() - start)
 
 
+def _module(
+    mdata: md.MuData, gene: str, checkpoint: Path, settings: Settings
+) -> tuple[GeneInputs, PeaksTF2GeneExpressionPoisson]:
+    inputs = gene_inputs(mdata, gene, covariates=settings.covariates)
+    return inputs, load_checkpoint(checkpoint, inputs, device=settings.device)
+
+
+def _peaks(
+    mdata: md.MuData, gene: str, *, checkpoint: Path, store: ResultStore, settings: Settings, force: bool
+) -> None:
+    """Compute and store the gene's peak attributions unless fresh ones are stored."""
+    meta = store.peaks_meta(gene)
+    made = (meta.get("n_steps"), meta.get("checkpoint_mtime"), meta.get("covariates"))
+    now = (settings.n_steps, checkpoint.stat().st_mtime if checkpoint.is_file() else None, list(settings.covariates))
+    if not force and made == now:
+        return
+    inputs, module = _module(mdata, gene, checkpoint, settings)
+    result = peak_attr(module, inputs, n_steps=settings.n_steps, device=settings.device)
+    store.save_peaks(result, meta={"checkpoint_mtime": now[1], "covariates": now[2]})
+
+
+def peak_table(store: ResultStore, mdata: md.MuData, *, groupby: str = "cell_type_v2") -> pd.DataFrame | None:
+    """``peak_to_gene``-style table of every gene with stored peak attributions; q over all rows.
+
+    Parameters
+    ----------
+    store
+        The results folder.
+    mdata
+        The dataset the attributions were computed on (for the groups, matched by metacell id).
+    groupby
+        ``obs`` column to aggregate by.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from cell2net_core.testing import random_dataset
+    >>> peak_table(ResultStore(tempfile.mkdtemp()), random_dataset(n_metacells=8)) is None
+    True
+    """
+    labels = pd.Series(group_labels(mdata, groupby), index=mdata.obs_names.astype(str))
+    parts = []
+    for gene in store.peak_genes():
+        res = store.load_peaks(gene)
+        missing = [o for o in res.obs_names if o not in labels.index]
+        if missing:
+            msg = f"Stored peak attributions of gene {gene!r} name metacell {missing[0]!r}, absent from the dataset."
+            raise Cell2NetInputError(msg)
+        groups = labels.loc[res.obs_names].to_numpy()
+        parts.append(peak_to_gene(res.attr, groups, gene=gene, peaks=res.peaks, groupby=groupby))
+    return add_q_values(pd.concat(parts, ignore_index=True)) if parts else None
+
+
 def attribute_genes(
     mdata: md.MuData,
     genes: Sequence[str],
@@ -170,6 +244,9 @@ def attribute_genes(
     out_dir: str | os.PathLike,
     settings: Settings = Settings(),  # noqa: B008 (frozen, so one shared default is safe)
     force: bool = False,
+    peaks: bool = False,
+    motifs: bool = False,
+    reference: pd.DataFrame | None = None,
     progress: GenesProgress | None = None,
     should_stop: Callable[[], bool] | None = None,
 ) -> list[GeneResult]:
@@ -192,6 +269,12 @@ def attribute_genes(
         How to compute and aggregate (:class:`~cell2net_core.settings.Settings`).
     force
         Recompute genes whose fresh results are stored.
+    peaks
+        Also attribute to peak accessibility and rewrite ``peak_to_gene.csv`` (:func:`peak_table`).
+    motifs
+        Add JASPAR motif evidence to the tables.
+    reference
+        Curated edges: add a ``known`` column to the tables.
     progress
         Called as ``progress(gene_index, n_genes, gene, fraction_within_gene)``.
     should_stop
@@ -229,7 +312,16 @@ def attribute_genes(
 
         try:
             result = attribute_gene(
-                mdata, gene, model_dir=model_dir, store=store, settings=settings, force=force, progress=step
+                mdata,
+                gene,
+                model_dir=model_dir,
+                store=store,
+                settings=settings,
+                force=force,
+                peaks=peaks,
+                motifs=motifs,
+                reference=reference,
+                progress=step,
             )
             results.append(result)
         except Cell2NetInputError as e:
@@ -238,4 +330,7 @@ def attribute_genes(
             progress(i + 1, n, gene, 1.0)
     if any(r.status != "failed" for r in results):
         store.write_consolidated()
+        table = peak_table(store, mdata, groupby=settings.groupby) if peaks else None
+        if table is not None:
+            store.write_peak_table(table)
     return results

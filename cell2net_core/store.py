@@ -5,6 +5,14 @@ table) and ``<GENE>.json`` (TF order, metacell ids, how it was computed: what
 re-aggregation needs). ``tf_to_gene.csv`` concatenates the tables the tutorial's way
 (pandas' default index). A folder made by the tutorial itself (CSV files, perhaps only
 ``tf_to_gene.csv``) reads too.
+
+Edge evidence (``ci_low, ci_high, p_value, q_value``, :mod:`~cell2net_core.stats`) follows
+the tutorial's columns when the tables were built from ``.npy`` files. ``q_value`` is
+Benjamini-Hochberg over the rows of the table it sits in: a ``<GENE>.csv`` over that gene's
+rows, ``tf_to_gene.csv`` (and :meth:`ResultStore.table`) over all rows.
+
+With ``attribute --peaks``: ``<GENE>.peaks.npy`` (metacells x peaks, ``peak_to_gene`` order),
+``<GENE>.peaks.json`` (peak and metacell order, how it was computed) and ``peak_to_gene.csv``.
 """
 
 from __future__ import annotations
@@ -25,10 +33,14 @@ from .aggregate import group_column
 from .attribution import Attribution
 from .errors import Cell2NetInputError
 from .files import atomic_write
+from .peaks import PeakAttribution
+from .stats import add_q_values
 
-__all__ = ["ResultStore", "atomic_write", "read_network_table", "CONSOLIDATED"]
+__all__ = ["ResultStore", "atomic_write", "read_network_table", "CONSOLIDATED", "PEAK_TABLE"]
 
 CONSOLIDATED = "tf_to_gene.csv"
+PEAK_TABLE = "peak_to_gene.csv"
+PEAKS = ".peaks"  # <GENE>.peaks.npy / <GENE>.peaks.json: peak attributions, not a gene of their own
 
 
 def read_network_table(path: str | os.PathLike) -> pd.DataFrame:
@@ -113,7 +125,8 @@ class ResultStore:
         """Genes with results: per-gene CSV or NPY files and every gene of ``tf_to_gene.csv``."""
         if not self.path.is_dir():
             return []
-        found = {p.stem for p in self._gene_csvs()} | {p.stem for p in self.path.glob("*.npy")}
+        npys = {p.stem for p in self.path.glob("*.npy") if not p.stem.endswith(PEAKS)}
+        found = {p.stem for p in self._gene_csvs()} | npys
         if (self.path / CONSOLIDATED).is_file():
             found |= set(read_network_table(self.path / CONSOLIDATED)["gene"].unique())
         return sorted(found)
@@ -193,6 +206,70 @@ class ResultStore:
             n_steps=info.get("n_steps"),
         )
 
+    def save_peaks(self, attribution: PeakAttribution, *, meta: dict[str, Any] | None = None) -> None:
+        """Store one gene's peak attributions: ``<GENE>.peaks.npy`` then ``<GENE>.peaks.json``."""
+        info = {
+            "gene": attribution.gene,
+            "peaks": attribution.peaks,
+            "obs_names": attribution.obs_names,
+            "n_steps": attribution.n_steps,
+            **(meta or {}),
+        }
+        buf = io.BytesIO()
+        np.save(buf, attribution.attr.astype(np.float32))
+        atomic_write(self._file(attribution.gene, f"{PEAKS}.npy"), buf.getvalue())
+        atomic_write(self._file(attribution.gene, f"{PEAKS}.json"), json.dumps(info))
+
+    def peak_genes(self) -> list[str]:
+        """Genes with stored peak attributions (``<GENE>.peaks.npy`` and its ``.json``)."""
+        if not self.path.is_dir():
+            return []
+        stems = [p.name[: -len(f"{PEAKS}.npy")] for p in self.path.glob(f"*{PEAKS}.npy")]
+        return sorted(g for g in stems if self._file(g, f"{PEAKS}.json").is_file())
+
+    def peaks_meta(self, gene: str) -> dict[str, Any]:
+        """How the gene's peak attributions were computed; empty when there are none."""
+        path = self._file(gene, f"{PEAKS}.json")
+        if not path.is_file():
+            return {}
+        try:
+            return json.loads(path.read_text())
+        except (OSError, ValueError) as e:
+            msg = f"Cannot read {str(path)!r} as JSON: {e}; delete it to recompute gene {gene!r}'s peaks."
+            raise Cell2NetInputError(msg) from e
+
+    def load_peaks(self, gene: str) -> PeakAttribution:
+        """The gene's stored peak attributions."""
+        path, info = self._file(gene, f"{PEAKS}.npy"), self.peaks_meta(gene)
+        try:
+            attr = np.load(path, allow_pickle=False)
+        except (OSError, ValueError) as e:
+            msg = f"Cannot read {str(path)!r} as a numpy array: {e}; recompute with attribute --peaks --force."
+            raise Cell2NetInputError(msg) from e
+        peaks, obs_names = info.get("peaks", []), info.get("obs_names", [])
+        if attr.shape != (len(obs_names), len(peaks)):
+            msg = f"{str(path)!r} holds shape {attr.shape}; its .json names {len(obs_names)} x {len(peaks)}."
+            raise Cell2NetInputError(msg)
+        nan = np.full(len(attr), np.nan)
+        return PeakAttribution(gene=gene, attr=attr, gap=nan, peaks=peaks, obs_names=obs_names,
+                               n_steps=info.get("n_steps", 0))  # fmt: skip
+
+    def write_peak_table(self, table: pd.DataFrame) -> Path:
+        """Write ``peak_to_gene.csv`` (no index), q recomputed over all its rows."""
+        with self.lock(PEAK_TABLE):
+            return atomic_write(self.path / PEAK_TABLE, add_q_values(table).to_csv(index=False))
+
+    def peak_table(self) -> pd.DataFrame | None:
+        """``peak_to_gene.csv``, or ``None`` when peaks were not attributed."""
+        path = self.path / PEAK_TABLE
+        if not path.is_file():
+            return None
+        try:
+            return pd.read_csv(path)
+        except Exception as e:  # pandas raises many types for a bad file
+            msg = f"Cannot read {str(path)!r} as a CSV table: {type(e).__name__}: {e}"
+            raise Cell2NetInputError(msg) from e
+
     def gene_table(self, gene: str) -> pd.DataFrame:
         """The gene's TF -> gene table (``<GENE>.csv``, else its rows of ``tf_to_gene.csv``)."""
         path = self._file(gene, ".csv")
@@ -241,7 +318,7 @@ class ResultStore:
         if len(groups) > 1:
             msg = f"Per-gene tables in {str(self.path)!r} use different grouping columns {sorted(map(str, groups))}."
             raise Cell2NetInputError(msg)
-        return pd.concat(tables, ignore_index=True)
+        return add_q_values(pd.concat(tables, ignore_index=True))
 
     def write_consolidated(self) -> Path:
         """Rewrite ``tf_to_gene.csv`` from the per-gene CSVs (index as the tutorial writes it)."""
@@ -250,7 +327,8 @@ class ResultStore:
             if not csvs:
                 msg = f"Results folder {str(self.path)!r} holds no <GENE>.csv to consolidate."
                 raise Cell2NetInputError(msg)
-            return atomic_write(self.path / CONSOLIDATED, pd.concat(read_network_table(p) for p in csvs).to_csv())
+            table = add_q_values(pd.concat(read_network_table(p) for p in csvs))
+            return atomic_write(self.path / CONSOLIDATED, table.to_csv())
 
     @contextlib.contextmanager
     def lock(self, name: str) -> Iterator[None]:

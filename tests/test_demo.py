@@ -188,7 +188,7 @@ def test_ensure_demo_waits_for_a_build_in_progress_and_never_deletes_user_files(
 
 def test_default_demo_dir_and_refusals(tmp_path, monkeypatch):
     monkeypatch.delenv(build.ENV_VAR, raising=False)
-    assert build.default_demo_dir().parts[-3:] == (".cache", "cell2net-explorer", "demo-v3")
+    assert build.default_demo_dir().parts[-3:] == (".cache", "cell2net-explorer", "demo-v4")
     (tmp_path / "full").mkdir()
     (tmp_path / "full" / "x").write_text("mine")
     with pytest.raises(Cell2NetInputError, match="not an empty folder"):

@@ -11,6 +11,8 @@ Layout of a demo folder::
     model/<GENE>.pt   one checkpoint per gene, cell2net's format, trained by train.py
     results/          <GENE>.npy, <GENE>.json, <GENE>.csv, tf_to_gene.csv (tutorial layout)
     truth.csv         gene, tf, sign (+/-), cell_types (';'-separated): every planted edge
+    reference.csv     source, target, sign: a curated-like reference, 80% of the planted edges plus
+                      wrong edges (a quarter as many, random candidate pairs), for ``--reference``
     .complete         marker: written last
 """
 
@@ -32,20 +34,23 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import torch
 
 from ..errors import Cell2NetInputError
 from ..settings import Settings
 
-__all__ = ["DemoPaths", "default_demo_dir", "demo_paths", "build_demo", "ensure_demo", "is_complete"]
+__all__ = ["DemoPaths", "default_demo_dir", "demo_paths", "demo_reference", "build_demo", "ensure_demo", "is_complete"]
 
-DEMO_VERSION = "demo-v3"
+DEMO_VERSION = "demo-v4"
 ENV_VAR = "CELL2NET_DEMO_DIR"
 DEMO_EPOCHS = 20
 DEMO_LR = 3e-3
 #: exact: Integrated Gradients in closed form (the integral captum approximates, 40x faster);
 #: abs: keep the planted repressors (negative mean) in the demo's tables and network.
 DEMO_SETTINGS = Settings(method="exact", rank_by="abs", device="cpu")
+REFERENCE_KEPT, REFERENCE_WRONG = 0.8, 0.25
 Progress = Callable[[float, str], None]
 
 
@@ -59,15 +64,16 @@ class DemoPaths:
     results: Path
     truth: Path
     marker: Path
+    reference: Path
 
 
 def default_demo_dir() -> Path:
-    """The shared demo folder: ``$CELL2NET_DEMO_DIR``, else ``~/.cache/cell2net-explorer/demo-v3``.
+    """The shared demo folder: ``$CELL2NET_DEMO_DIR``, else ``~/.cache/cell2net-explorer/demo-v4``.
 
     Examples
     --------
     >>> default_demo_dir().name  # doctest: +SKIP
-    'demo-v3'
+    'demo-v4'
     """
     env = os.environ.get(ENV_VAR)
     if env:
@@ -85,7 +91,34 @@ def demo_paths(directory: str | os.PathLike) -> DemoPaths:
         results=root / "results",
         truth=root / "truth.csv",
         marker=root / ".complete",
+        reference=root / "reference.csv",
     )
+
+
+def demo_reference(truth: pd.DataFrame, gene_tf: pd.DataFrame, *, seed: int = 0) -> pd.DataFrame:
+    """A curated-like reference: most planted edges (:data:`REFERENCE_KEPT`), plus wrong candidate pairs.
+
+    Examples
+    --------
+    >>> truth = pd.DataFrame({"gene": ["G1", "G2"], "tf": ["A", "B"], "sign": ["+", "-"], "cell_types": "x"})
+    >>> gene_tf = pd.DataFrame([[1, 1], [1, 1]], index=["G1", "G2"], columns=["A", "B"])
+    >>> demo_reference(truth, gene_tf).columns.tolist()
+    ['source', 'target', 'sign']
+    """
+    rng = np.random.default_rng(seed)
+    planted = truth[["tf", "gene", "sign"]].drop_duplicates(["tf", "gene"])
+    kept = planted.iloc[np.sort(rng.permutation(len(planted))[: round(REFERENCE_KEPT * len(planted))])]
+    edges = {(t, g) for t, g in zip(planted["tf"], planted["gene"], strict=True)}
+    genes, tfs = np.nonzero(gene_tf.to_numpy() > 0)
+    candidates = [(gene_tf.columns[t], gene_tf.index[g]) for g, t in zip(genes, tfs, strict=True)]
+    candidates = [c for c in candidates if c not in edges]
+    n_wrong = min(len(candidates), round(REFERENCE_WRONG * len(planted)))
+    wrong = [candidates[i] for i in np.sort(rng.choice(len(candidates), size=n_wrong, replace=False))]
+    ref = pd.concat(
+        [kept.rename(columns={"tf": "source", "gene": "target"}),
+         pd.DataFrame(wrong, columns=["source", "target"]).assign(sign="+")], ignore_index=True,
+    )  # fmt: skip
+    return ref[["source", "target", "sign"]]
 
 
 def is_complete(directory: str | os.PathLike) -> bool:
@@ -194,6 +227,8 @@ def _build_into(
     paths.root.mkdir(parents=True, exist_ok=True)
     mdata.write(paths.mdata)
     truth.to_csv(paths.truth, index=False)
+    reference = demo_reference(truth, mdata["rna"].uns["gene_tf"], seed=seed)
+    reference.to_csv(paths.reference, index=False)
     genes = mdata["rna"].uns["gene_tf"].index.astype(str).tolist()
     _report(progress, 0.15, f"training {len(genes)} gene models")
     workers = _n_workers(len(genes), n_metacells)
@@ -212,7 +247,8 @@ def _build_into(
     torch.set_num_threads(1)  # reproducible sums; the head is small
     try:
         results = attribute_genes(mdata, genes, model_dir=paths.model_dir, out_dir=paths.results,
-                                  settings=DEMO_SETTINGS, progress=step)  # fmt: skip
+                                  settings=DEMO_SETTINGS, motifs=True, reference=reference,
+                                  progress=step)  # fmt: skip
     finally:
         torch.set_num_threads(threads)
     failed = [r for r in results if r.status == "failed"]
@@ -296,7 +332,7 @@ def _locked(path: Path, *, progress: Progress | None = None) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-_DEMO_NAMES = {"mdata.h5mu", "model", "results", "truth.csv", ".complete", ".complete.tmp"}
+_DEMO_NAMES = {"mdata.h5mu", "model", "results", "truth.csv", "reference.csv", ".complete", ".complete.tmp"}
 
 
 def _remove_old_demo(root: Path) -> None:

@@ -1,0 +1,80 @@
+"""Edge evidence: bootstrap interval, t-test p-value and BH q, against scipy's own routines."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats as sps
+
+from cell2net_core import aggregate, stats
+from cell2net_core.store import ResultStore, read_network_table
+from cell2net_core.testing import random_attribution, random_dataset, random_table
+
+
+def test_interval_agrees_with_scipy_bootstrap_and_holds_the_mean():
+    rng = np.random.default_rng(1)
+    rows = rng.gamma(2.0, 1.0, size=(60, 3)) - np.array([0.0, 2.0, 3.0])
+    ev = stats.mean_evidence(rows, n_boot=4000, rng=0)
+    mean = rows.mean(axis=0)
+    assert np.all(ev["ci_low"] <= mean) and np.all(mean <= ev["ci_high"])
+    for j in range(3):
+        ref = sps.bootstrap((rows[:, j],), np.mean, n_resamples=4000, method="percentile", rng=1).confidence_interval
+        width = ref.high - ref.low
+        assert abs(ev["ci_low"][j] - ref.low) < 0.1 * width
+        assert abs(ev["ci_high"][j] - ref.high) < 0.1 * width
+    np.testing.assert_allclose(ev["p_value"], sps.ttest_1samp(rows, 0.0, axis=0).pvalue)
+
+
+def test_interval_is_seeded_and_degenerate_cases_are_missing_not_zero():
+    rows = np.random.default_rng(2).normal(size=(10, 2))
+    a, b = stats.mean_evidence(rows, rng=5), stats.mean_evidence(rows, rng=5)
+    assert all(np.array_equal(a[k], b[k]) for k in a)
+    one = stats.mean_evidence(np.array([[1.5, 0.0]]))
+    assert np.isnan(one["p_value"]).all() and one["ci_low"].tolist() == [1.5, 0.0]
+    constant = stats.mean_evidence(np.zeros((5, 1)))
+    assert np.isnan(constant["p_value"]).all() and constant["ci_low"][0] == constant["ci_high"][0] == 0.0
+
+
+def test_q_values_are_benjamini_hochberg_over_all_rows_with_a_p_value():
+    p = np.array([0.001, 0.2, np.nan, 0.03, 0.04])
+    q = stats.bh_q(p)
+    assert np.isnan(q[2])
+    np.testing.assert_allclose(q[[0, 1, 3, 4]], sps.false_discovery_control(p[[0, 1, 3, 4]], method="bh"))
+    table = pd.DataFrame({"tf": list("ABCDE"), "p_value": p, "q_value": 0.0})
+    assert np.allclose(stats.add_q_values(table)["q_value"], q, equal_nan=True)
+
+
+def test_table_gains_evidence_after_the_tutorial_columns():
+    mdata = random_dataset(n_metacells=40, seed=3)
+    attribution = random_attribution(mdata, "GENE0")
+    plain = aggregate.regroup(attribution, mdata, n_tfs=3)
+    table = aggregate.regroup(attribution, mdata, n_tfs=3, evidence=True)
+    assert table.columns.tolist() == [*plain.columns, "ci_low", "ci_high", "p_value", "q_value"]
+    pd.testing.assert_frame_equal(table[plain.columns], plain)
+    assert (table["ci_low"] <= table["mean_attr"]).all() and (table["mean_attr"] <= table["ci_high"]).all()
+    np.testing.assert_allclose(table["q_value"], sps.false_discovery_control(table["p_value"], method="bh"))
+    assert aggregate.group_column(table) == "cell_type_v2"
+
+
+def test_consolidated_q_is_over_every_gene_and_tutorial_tables_still_read(tmp_path):
+    mdata = random_dataset(n_metacells=40, seed=4)
+    store = ResultStore(tmp_path / "res")
+    for gene in ("GENE0", "GENE1"):
+        attribution = random_attribution(mdata, gene)
+        store.save(attribution, aggregate.regroup(attribution, mdata, evidence=True))
+    store.write_consolidated()
+    whole = store.table()
+    np.testing.assert_allclose(whole["q_value"], stats.bh_q(whole["p_value"].to_numpy()))
+    per_gene = pd.concat([store.gene_table(g) for g in ("GENE0", "GENE1")], ignore_index=True)
+    assert not np.allclose(per_gene["q_value"], whole["q_value"])  # per-gene q is over fewer rows
+    random_table(n_genes=2, top=3).to_csv(tmp_path / "tutorial.csv")
+    tutorial = read_network_table(tmp_path / "tutorial.csv")
+    assert "ci_low" not in tutorial.columns and stats.add_q_values(tutorial) is tutorial
+
+
+@pytest.mark.parametrize("n", [2, 7, 300])
+def test_interval_is_vectorised_over_columns(n):
+    rows = np.random.default_rng(n).normal(loc=1.0, size=(n, 50))
+    ev = stats.mean_evidence(rows, n_boot=1000, rng=0)
+    assert ev["ci_low"].shape == (50,) and np.all(ev["ci_low"] <= ev["ci_high"])
