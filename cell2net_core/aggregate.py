@@ -87,26 +87,44 @@ def tf_to_gene(
             msg = f"gene {gene!r}: {len(labels)} group labels for {len(attr)} metacells of attributions."
             raise Cell2NetInputError(msg)
         keys, inverse = np.unique(labels, return_inverse=True)
-    parts = []
+    return _group_table(attr, keys, inverse, gene=gene, tfs=tfs, groupby=groupby if labels is not None else None,
+                        n_tfs=n_tfs, rank_by=rank_by)  # fmt: skip
+
+
+def _group_table(
+    attr: np.ndarray,
+    keys: np.ndarray,
+    inverse: np.ndarray,
+    *,
+    gene: str,
+    tfs: list[str],
+    groupby: str | None,
+    n_tfs: int | None,
+    rank_by: str,
+) -> pd.DataFrame:
+    """Mean and std per group in numpy, one DataFrame at the end (rows and numbers as per-group frames gave)."""
+    order = np.argsort(inverse, kind="stable")  # each group's rows in their original order
+    bounds = np.searchsorted(inverse[order], np.arange(len(keys) + 1))
+    cols: dict[str, list] = {"tf": [], "mean": [], "std": [], "n": [], "key": []}
+    tf_names = np.asarray(tfs, dtype=object)
     for k, key in enumerate(keys):
-        rows = attr[inverse == k].astype(np.float64)
-        part = pd.DataFrame(
-            {
-                "tf": tfs,
-                "gene": gene,
-                "mean_attr": rows.mean(axis=0),
-                "std_attr": rows.std(axis=0),
-                "n_metacells": len(rows),
-            }
-        )
-        if labels is not None:
-            part.insert(2, groupby, key)
+        rows = attr[order[bounds[k] : bounds[k + 1]]].astype(np.float64)
+        mean, std = rows.mean(axis=0), rows.std(axis=0)
+        pick = slice(None)
         if n_tfs is not None:
-            score = part["mean_attr"] if rank_by == "mean" else part["mean_attr"].abs()
-            order = np.argsort(-score.to_numpy(), kind="stable")[:n_tfs]
-            part = part.iloc[order]
-        parts.append(part)
-    return pd.concat(parts, ignore_index=True)
+            score = mean if rank_by == "mean" else np.abs(mean)
+            pick = np.argsort(-score, kind="stable")[:n_tfs]
+        cols["tf"].append(tf_names[pick])
+        cols["mean"].append(mean[pick])
+        cols["std"].append(std[pick])
+        cols["n"].append(np.full(len(cols["tf"][-1]), len(rows), dtype=np.int64))
+        cols["key"].append(np.full(len(cols["tf"][-1]), key, dtype=object))
+    table = {"tf": np.concatenate(cols["tf"]), "gene": gene}
+    if groupby is not None:
+        table[groupby] = np.concatenate(cols["key"])
+    table |= {"mean_attr": np.concatenate(cols["mean"]), "std_attr": np.concatenate(cols["std"]),
+              "n_metacells": np.concatenate(cols["n"])}  # fmt: skip
+    return pd.DataFrame(table)
 
 
 def group_column(table: pd.DataFrame) -> str | None:

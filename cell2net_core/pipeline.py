@@ -15,11 +15,11 @@ from .aggregate import regroup
 from .attribution import Attribution, tf_attr
 from .data import gene_inputs, gene_tfs, group_labels
 from .errors import Cell2NetInputError
-from .model import load_checkpoint
+from .model import ModulePool, load_checkpoint
 from .settings import Settings
 from .store import ResultStore
 
-__all__ = ["GeneResult", "attribute_gene", "attribute_genes"]
+__all__ = ["GeneResult", "attribute_gene", "attribute_genes", "compute_gene", "load_fresh"]
 
 #: ``progress(gene_index, n_genes, gene, fraction_within_gene)``
 GenesProgress = Callable[[int, int, str, float], None]
@@ -93,6 +93,7 @@ def attribute_gene(
     settings: Settings = Settings(),  # noqa: B008 (frozen, so one shared default is safe)
     force: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    modules: ModulePool | None = None,
 ) -> GeneResult:
     """Load or compute one gene's attributions, aggregate them and store both.
 
@@ -117,6 +118,8 @@ def attribute_gene(
         Recompute even when fresh results are stored.
     progress
         Called as ``progress(done, total)`` over the gene's metacells.
+    modules
+        Modules reused per shape (:class:`~cell2net_core.model.ModulePool`); the numbers are the same.
 
     Examples
     --------
@@ -132,34 +135,96 @@ def attribute_gene(
     'cached'
     """
     start = time.perf_counter()
-    checkpoint = Path(model_dir) / f"{gene}.pt"
     with store.lock(gene):
-        meta = store.meta(gene) if store.has(gene) else None
-        if not force and meta is not None and _is_fresh(meta, checkpoint, settings):
-            attribution = _load(store, mdata, gene, meta)
-            table = _table(attribution, mdata, settings)
-            store.save_table(gene, table)
-            return GeneResult(gene, "cached", table=table, attribution=attribution, seconds=time.perf_counter() - start)
-        inputs = gene_inputs(mdata, gene, covariates=settings.covariates)
-        module = load_checkpoint(checkpoint, inputs, device=settings.device)
-        attribution = tf_attr(
-            module,
-            inputs,
-            method=settings.method,
-            n_steps=settings.n_steps,
-            multiply_by_inputs=settings.multiply_by_inputs,
-            device=settings.device,
-            progress=progress,
+        if not force:
+            cached = load_fresh(mdata, gene, model_dir=model_dir, store=store, settings=settings)
+            if cached is not None:
+                return cached
+        attribution, table, meta = compute_gene(
+            mdata, gene, model_dir=model_dir, settings=settings, modules=modules, progress=progress
         )
-        table = _table(attribution, mdata, settings)
-        meta = {
-            "covariates": list(settings.covariates),
-            "checkpoint_mtime": checkpoint.stat().st_mtime,
-            "seconds": time.perf_counter() - start,
-            "settings": settings.to_json(),
-        }
         store.save(attribution, table, meta=meta)
     return GeneResult(gene, "computed", table=table, attribution=attribution, seconds=time.perf_counter() - start)
+
+
+def load_fresh(
+    mdata: md.MuData,
+    gene: str,
+    *,
+    model_dir: str | os.PathLike,
+    store: ResultStore,
+    settings: Settings = Settings(),  # noqa: B008 (frozen, so one shared default is safe)
+) -> GeneResult | None:
+    """The gene's stored result when fresh (its table re-aggregated with ``settings`` and saved), else ``None``.
+
+    Call it holding ``store.lock(gene)``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from cell2net_core.testing import random_dataset
+    >>> work = tempfile.mkdtemp()
+    >>> load_fresh(random_dataset(n_metacells=8), "GENE0", model_dir=work, store=ResultStore(work)) is None
+    True
+    """
+    start = time.perf_counter()
+    meta = store.meta(gene) if store.has(gene) else None
+    if meta is None or not _is_fresh(meta, Path(model_dir) / f"{gene}.pt", settings):
+        return None
+    attribution = _load(store, mdata, gene, meta)
+    table = _table(attribution, mdata, settings)
+    store.save_table(gene, table)
+    return GeneResult(gene, "cached", table=table, attribution=attribution, seconds=time.perf_counter() - start)
+
+
+def compute_gene(
+    mdata: md.MuData,
+    gene: str,
+    *,
+    model_dir: str | os.PathLike,
+    settings: Settings = Settings(),  # noqa: B008 (frozen, so one shared default is safe)
+    modules: ModulePool | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[Attribution, pd.DataFrame, dict]:
+    """Compute one gene's attributions, its table and the ``meta`` recorded in ``<GENE>.json``; writes nothing.
+
+    ``modules`` reuses a module per shape (:class:`~cell2net_core.model.ModulePool`); the numbers are the same.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from cell2net_core.model import save_checkpoint
+    >>> from cell2net_core.testing import random_dataset, random_model
+    >>> mdata, work = random_dataset(n_metacells=16), tempfile.mkdtemp()
+    >>> _ = save_checkpoint(random_model(gene_inputs(mdata, "GENE0")), f"{work}/GENE0.pt")
+    >>> attribution, table, meta = compute_gene(mdata, "GENE0", model_dir=work, settings=Settings(device="cpu"))
+    >>> attribution.attr.shape[0], sorted(meta)
+    (16, ['checkpoint_mtime', 'covariates', 'seconds', 'settings'])
+    """
+    start = time.perf_counter()
+    checkpoint = Path(model_dir) / f"{gene}.pt"
+    inputs = gene_inputs(mdata, gene, covariates=settings.covariates)
+    if modules is None:
+        module = load_checkpoint(checkpoint, inputs, device=settings.device)
+    else:
+        module = modules.load(checkpoint, inputs)
+    attribution = tf_attr(
+        module,
+        inputs,
+        method=settings.method,
+        n_steps=settings.n_steps,
+        multiply_by_inputs=settings.multiply_by_inputs,
+        device=settings.device,
+        progress=progress,
+    )
+    table = _table(attribution, mdata, settings)
+    meta = {
+        "covariates": list(settings.covariates),
+        "checkpoint_mtime": checkpoint.stat().st_mtime,
+        "seconds": time.perf_counter() - start,
+        "settings": settings.to_json(),
+    }
+    return attribution, table, meta
 
 
 def attribute_genes(
