@@ -16,6 +16,7 @@ from .attribution import Attribution, tf_attr
 from .data import gene_inputs, gene_tfs, group_labels
 from .errors import Cell2NetInputError
 from .model import ModulePool, load_checkpoint
+from .overlap import map_in_threads, thread_local
 from .settings import Settings
 from .store import ResultStore
 
@@ -136,6 +137,7 @@ def attribute_gene(
     """
     start = time.perf_counter()
     with store.lock(gene):
+        store.remove_temporaries(gene)
         if not force:
             cached = load_fresh(mdata, gene, model_dir=model_dir, store=store, settings=settings)
             if cached is not None:
@@ -237,6 +239,7 @@ def attribute_genes(
     force: bool = False,
     progress: GenesProgress | None = None,
     should_stop: Callable[[], bool] | None = None,
+    threads: int = 2,
 ) -> list[GeneResult]:
     """Run :func:`attribute_gene` over genes, then rewrite ``tf_to_gene.csv``.
 
@@ -261,6 +264,9 @@ def attribute_genes(
         Called as ``progress(gene_index, n_genes, gene, fraction_within_gene)``.
     should_stop
         Checked between genes; ``True`` ends the loop early.
+    threads
+        Genes in flight at once in threads of this process (:mod:`~cell2net_core.overlap`), so
+        reading and writing overlap computing; each gene's numbers are those of a serial run.
 
     Returns
     -------
@@ -280,27 +286,31 @@ def attribute_genes(
     """
     group_labels(mdata, settings.groupby)  # a bad grouping column fails before any work
     store = ResultStore(out_dir)
-    results: list[GeneResult] = []
     n = len(genes)
-    for i, gene in enumerate(genes):
-        if should_stop is not None and should_stop():
-            break
+
+    def one(i: int, gene: str) -> GeneResult:
         if progress is not None:
             progress(i, n, gene, 0.0)
 
-        def step(done: int, total: int, i: int = i, gene: str = gene) -> None:
+        def step(done: int, total: int) -> None:
             if progress is not None:
                 progress(i, n, gene, done / max(total, 1))
 
+        modules = thread_local(f"modules_{settings.device}", lambda: ModulePool(device=settings.device))
         try:
-            result = attribute_gene(
-                mdata, gene, model_dir=model_dir, store=store, settings=settings, force=force, progress=step
-            )
-            results.append(result)
+            return attribute_gene(mdata, gene, model_dir=model_dir, store=store, settings=settings, force=force,
+                                  progress=step, modules=modules)  # fmt: skip
         except Cell2NetInputError as e:
-            results.append(GeneResult(gene, "failed", error=str(e)))
+            return GeneResult(gene, "failed", error=str(e))
+
+    finished = [0]
+
+    def done(i: int, result: GeneResult) -> None:
+        finished[0] += 1
         if progress is not None:
-            progress(i + 1, n, gene, 1.0)
+            progress(finished[0], n, result.gene, 1.0)
+
+    results = map_in_threads(one, list(genes), threads=threads, done=done, should_stop=should_stop)
     if any(r.status != "failed" for r in results):
         store.write_consolidated()
     return results
