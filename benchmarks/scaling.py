@@ -89,6 +89,8 @@ def same_files(a: Path, b: Path) -> bool:
 
 
 def bench_backends(args: argparse.Namespace, root: Path) -> None:
+    import importlib.util
+
     from cell2net_core.distributed import attribute_genes_ray
 
     path = make_dataset(root, n_genes=args.genes, n_metacells=args.metacells)
@@ -102,7 +104,7 @@ def bench_backends(args: argparse.Namespace, root: Path) -> None:
         "local, --threads 2": lambda out: attribute_genes(mdata, genes, model_dir=models, out_dir=out,
                                                           settings=settings, threads=2),
     }  # fmt: skip
-    for workers in (1, 2):
+    for workers in (1, 2) if importlib.util.find_spec("ray") else ():  # rows left out where Ray is not installed
         runs[f"ray, --workers {workers} (+ start)"] = lambda out, w=workers: attribute_genes_ray(
             path, genes, model_dir=models, out_dir=out, settings=settings, workers=w, mdata=mdata,
             gpus_per_task=(1.0 / w if args.device == "cuda" else 0.0))  # fmt: skip
