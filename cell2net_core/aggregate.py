@@ -92,29 +92,9 @@ def tf_to_gene(
         msg = f"n_tfs must be at least 1 or None (all TFs); got {n_tfs}."
         raise Cell2NetInputError(msg)
     keys, inverse = _groups(labels, len(attr), gene=gene)
-    rng = np.random.default_rng(seed)
-    parts = []
-    for k, key in enumerate(keys):
-        rows = attr[inverse == k].astype(np.float64)
-        part = pd.DataFrame(
-            {
-                "tf": tfs,
-                "gene": gene,
-                "mean_attr": rows.mean(axis=0),
-                "std_attr": rows.std(axis=0),
-                "n_metacells": len(rows),
-            }
-        )
-        if labels is not None:
-            part.insert(2, groupby, key)
-        if evidence:
-            part = part.assign(**mean_evidence(rows, n_boot=n_boot, rng=rng))
-        if n_tfs is not None:
-            score = part["mean_attr"] if rank_by == "mean" else part["mean_attr"].abs()
-            order = np.argsort(-score.to_numpy(), kind="stable")[:n_tfs]
-            part = part.iloc[order]
-        parts.append(part)
-    table = pd.concat(parts, ignore_index=True)
+    rng = np.random.default_rng(seed) if evidence else None
+    table = _group_table(attr, keys, inverse, gene=gene, tfs=tfs, groupby=groupby if labels is not None else None,
+                         n_tfs=n_tfs, rank_by=rank_by, rng=rng, n_boot=n_boot)  # fmt: skip
     return add_q_values(table) if evidence else table
 
 
@@ -127,6 +107,45 @@ def _groups(labels: Sequence[str] | np.ndarray | None, n: int, *, gene: str) -> 
         msg = f"gene {gene!r}: {len(labels)} group labels for {n} metacells of attributions."
         raise Cell2NetInputError(msg)
     return np.unique(labels, return_inverse=True)
+
+
+def _group_table(
+    attr: np.ndarray,
+    keys: np.ndarray,
+    inverse: np.ndarray,
+    *,
+    gene: str,
+    tfs: list[str],
+    groupby: str | None,
+    n_tfs: int | None,
+    rank_by: str,
+    rng: np.random.Generator | None,
+    n_boot: int,
+) -> pd.DataFrame:
+    """Mean and std (and, with ``rng``, the evidence columns) per group in numpy, one DataFrame at the end."""
+    order = np.argsort(inverse, kind="stable")  # each group's rows in their original order
+    bounds = np.searchsorted(inverse[order], np.arange(len(keys) + 1))
+    cols: dict[str, list] = {"tf": [], "key": [], "mean_attr": [], "std_attr": [], "n_metacells": []}
+    tf_names = np.asarray(tfs, dtype=object)
+    for k, key in enumerate(keys):
+        rows = attr[order[bounds[k] : bounds[k + 1]]].astype(np.float64)
+        mean = rows.mean(axis=0)
+        values = {"mean_attr": mean, "std_attr": rows.std(axis=0)}
+        if rng is not None:
+            values |= {c: np.asarray(v) for c, v in mean_evidence(rows, n_boot=n_boot, rng=rng).items()}
+        pick = slice(None)
+        if n_tfs is not None:
+            pick = np.argsort(-(mean if rank_by == "mean" else np.abs(mean)), kind="stable")[:n_tfs]
+        cols["tf"].append(tf_names[pick])
+        for c, v in values.items():
+            cols.setdefault(c, []).append(v[pick])
+        cols["n_metacells"].append(np.full(len(cols["tf"][-1]), len(rows), dtype=np.int64))
+        cols["key"].append(np.full(len(cols["tf"][-1]), key, dtype=object))
+    table = {"tf": np.concatenate(cols.pop("tf")), "gene": gene}
+    keys_col = np.concatenate(cols.pop("key"))
+    if groupby is not None:
+        table[groupby] = keys_col
+    return pd.DataFrame(table | {c: np.concatenate(v) for c, v in cols.items()})
 
 
 def group_column(table: pd.DataFrame) -> str | None:

@@ -56,6 +56,36 @@ def _attribute_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--reference", default=None,
                    help="curated TF -> target CSV/TSV (source, target[, sign, weight]): a 'known' column, and per "
                    "group precision at 20, shuffled baseline, hypergeometric p: known_agreement.csv")  # fmt: skip
+    _scale_args(p)
+
+
+def _scale_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--backend", choices=("local", "ray"), default="local", help="this process, or Ray tasks")
+    p.add_argument("--threads", type=int, default=2, help="local: genes in flight at once (overlaps I/O)")
+    p.add_argument("--ray-address", default=None, help="ray: 'auto' or HOST:PORT (default: start a local cluster)")
+    p.add_argument("--workers", type=int, default=2, help="ray: CPUs of the local cluster (tasks at once)")
+    p.add_argument("--gpus-per-task", type=float, default=0.0, help="ray: GPUs per gene task (fractional allowed)")
+
+
+def _attribute_with(args: argparse.Namespace, mdata, genes: list[str], settings, evidence, progress) -> list:
+    """Run the chosen backend; ``progress(done, n, gene)``."""
+    if min(args.threads, args.workers) < 1 or args.gpus_per_task < 0:
+        msg = f"--threads ({args.threads}) and --workers ({args.workers}) must be at least 1, --gpus-per-task >= 0."
+        raise Cell2NetInputError(msg)
+    if args.backend == "ray" and (evidence.peaks or evidence.motifs or evidence.reference is not None):
+        msg = "--peaks, --motifs and --reference run with --backend local only (for now); drop them or the backend."
+        raise Cell2NetInputError(msg)
+    if args.backend == "ray":
+        from .distributed import attribute_genes_ray
+
+        return attribute_genes_ray(args.mdata, genes, model_dir=args.models, out_dir=args.out, settings=settings,
+                                   force=args.force, address=args.ray_address, workers=args.workers,
+                                   gpus_per_task=args.gpus_per_task, progress=progress, mdata=mdata)  # fmt: skip
+    from .pipeline import attribute_genes
+
+    return attribute_genes(mdata, genes, model_dir=args.models, out_dir=args.out, settings=settings, force=args.force,
+                           evidence=evidence, progress=lambda i, n, gene, _: progress(i, n, gene),
+                           threads=args.threads)  # fmt: skip
 
 
 def _genes_to_attribute(mdata, args: argparse.Namespace) -> list[str]:
@@ -81,7 +111,7 @@ def _run_attribute(args: argparse.Namespace) -> int:
     from .data import group_labels, read_dataset
     from .known import read_reference
     from .model import device_label, resolve_device
-    from .pipeline import attribute_genes
+    from .pipeline import Evidence
     from .settings import Settings
 
     settings = Settings(
@@ -93,18 +123,18 @@ def _run_attribute(args: argparse.Namespace) -> int:
     group_labels(mdata, settings.groupby)
     genes = _genes_to_attribute(mdata, args)
     reference = read_reference(args.reference) if args.reference else None
-    print(f"{len(genes)} genes, method {settings.method}, {device_label(settings.device)}", file=sys.stderr)
+    where = f"Ray ({args.ray_address or f'local, {args.workers} workers'})" if args.backend == "ray" else "local"
+    print(f"{len(genes)} genes, method {settings.method}, {device_label(settings.device)}, {where}", file=sys.stderr)
     bar = tqdm(total=len(genes), unit="gene", file=sys.stderr)
 
-    def progress(i: int, n: int, gene: str, fraction: float) -> None:
+    def progress(i: int, n: int, gene: str) -> None:
         bar.n = i
         bar.set_postfix_str(gene, refresh=False)
         bar.refresh()
 
     try:
-        results = attribute_genes(mdata, genes, model_dir=args.models, out_dir=args.out, settings=settings,
-                                  force=args.force, peaks=args.peaks, motifs=args.motifs,
-                                  reference=reference, progress=progress)  # fmt: skip
+        evidence = Evidence(peaks=args.peaks, motifs=args.motifs, reference=reference)
+        results = _attribute_with(args, mdata, genes, settings, evidence, progress)
     finally:
         bar.close()
     failed = [r for r in results if r.status == "failed"]

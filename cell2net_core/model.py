@@ -27,6 +27,7 @@ __all__ = [
     "device_label",
     "build_model",
     "load_checkpoint",
+    "ModulePool",
     "save_checkpoint",
     "predict",
 ]
@@ -270,9 +271,13 @@ def load_checkpoint(
     """
     path = Path(path)
     ckpt = _read_checkpoint(path)
+    _check_sizes(path, ckpt, inputs)
+    return _fill(build_model(inputs), ckpt, path, inputs).to(resolve_device(device)).eval()
+
+
+def _check_sizes(path: Path, ckpt: dict[str, Any], inputs: GeneInputs) -> None:
+    """The checkpoint's recorded sizes agree with the gene's inputs."""
     summary = ckpt.get("module_summary") or {}
-    state = ckpt["model_state_dict"]
-    weight = state.get("fc.0.weight")
     expected = {"n_peaks": inputs.n_peaks, "n_tfs": inputs.n_tfs, "n_covariates": len(inputs.covariate_names)}
     for key, want in expected.items():
         got = summary.get(key)
@@ -282,7 +287,14 @@ def load_checkpoint(
                 f"{inputs.gene!r} {key}={want}: use the .h5mu and covariates the model was trained on."
             )
             raise Cell2NetInputError(msg)
-    module = build_model(inputs)
+
+
+def _fill(
+    module: PeaksTF2GeneExpressionPoisson, ckpt: dict[str, Any], path: Path, inputs: GeneInputs
+) -> PeaksTF2GeneExpressionPoisson:
+    """Copy the checkpoint's weights into ``module`` (sized for ``inputs``)."""
+    state = ckpt["model_state_dict"]
+    weight = state.get("fc.0.weight")
     if weight is not None and tuple(weight.shape) != tuple(module.fc[0].weight.shape):
         msg = (
             f"Checkpoint {str(path)!r}: head input size {weight.shape[1]} does not match gene "
@@ -295,7 +307,53 @@ def load_checkpoint(
     except RuntimeError as e:
         msg = f"Checkpoint {str(path)!r} does not fit the cell2net architecture: {e}"
         raise Cell2NetInputError(msg) from e
-    return module.to(resolve_device(device)).eval()
+    return module
+
+
+class ModulePool:
+    """Load checkpoints into modules kept per shape, instead of building a new module per gene.
+
+    Genes with the same numbers of peaks, TFs and covariates share one module: loading a
+    checkpoint copies its weights in (``load_state_dict``), so the numbers are those of
+    :func:`load_checkpoint`. Not thread-safe: give each thread or worker its own pool, and
+    use a module only until the next :meth:`load` of the same shape.
+
+    Parameters
+    ----------
+    device
+        ``"auto"`` (CUDA when present), ``"cpu"`` or ``"cuda"``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from cell2net_core.data import gene_inputs
+    >>> from cell2net_core.testing import random_dataset, random_model
+    >>> x, work = gene_inputs(random_dataset(n_metacells=8), "GENE0"), tempfile.mkdtemp()
+    >>> a = save_checkpoint(random_model(x, seed=0), f"{work}/A.pt")
+    >>> b = save_checkpoint(random_model(x, seed=1), f"{work}/B.pt")
+    >>> pool = ModulePool(device="cpu")
+    >>> pool.load(a, x) is pool.load(b, x), len(pool)
+    (True, 1)
+    """
+
+    def __init__(self, *, device: str | torch.device = "auto") -> None:
+        self.device = resolve_device(device)
+        self._modules: dict[tuple[int, int, int], PeaksTF2GeneExpressionPoisson] = {}
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def load(self, path: str | os.PathLike, inputs: GeneInputs) -> PeaksTF2GeneExpressionPoisson:
+        """The checkpoint at ``path`` in the pool's module of its shape, in eval mode (as :func:`load_checkpoint`)."""
+        path = Path(path)
+        ckpt = _read_checkpoint(path)
+        _check_sizes(path, ckpt, inputs)
+        key = (inputs.n_peaks, inputs.n_tfs, len(inputs.covariate_names))
+        module = self._modules.get(key)
+        if module is None:
+            module = build_model(inputs).to(self.device).eval()
+            self._modules[key] = module
+        return _fill(module, ckpt, path, inputs).eval()
 
 
 def _plain(table: pd.DataFrame | dict | None) -> dict:

@@ -13,17 +13,18 @@ import pandas as pd
 
 from .aggregate import regroup
 from .attribution import Attribution, tf_attr
-from .data import GeneInputs, gene_inputs, gene_tfs, group_labels
+from .data import gene_inputs, gene_tfs, group_labels
 from .errors import Cell2NetInputError
 from .known import mark_known
-from .model import PeaksTF2GeneExpressionPoisson, load_checkpoint
+from .model import ModulePool, load_checkpoint
 from .motifs import add_motif_evidence
+from .overlap import map_in_threads, thread_local
 from .peaks import peak_attr, peak_to_gene
 from .settings import Settings
 from .stats import add_q_values
 from .store import ResultStore
 
-__all__ = ["GeneResult", "attribute_gene", "attribute_genes", "peak_table"]
+__all__ = ["Evidence", "GeneResult", "attribute_gene", "attribute_genes", "compute_gene", "load_fresh", "peak_table"]
 
 #: ``progress(gene_index, n_genes, gene, fraction_within_gene)``
 GenesProgress = Callable[[int, int, str, float], None]
@@ -61,6 +62,34 @@ class GeneResult:
     error: str | None = None
 
 
+@dataclass(frozen=True, kw_only=True, eq=False)
+class Evidence:
+    """What the loop adds to each gene beyond its TF attributions.
+
+    Attributes
+    ----------
+    peaks
+        Also attribute to peak accessibility (:func:`~cell2net_core.peaks.peak_attr`, ``settings.n_steps``):
+        ``<GENE>.peaks.npy`` and ``peak_to_gene.csv``.
+    motifs
+        Add ``motif_id, motif_sites, motif_peaks`` (:func:`~cell2net_core.motifs.add_motif_evidence`).
+    reference
+        Curated edges (:func:`~cell2net_core.known.read_reference`): add a ``known`` column.
+
+    Examples
+    --------
+    >>> Evidence(motifs=True).peaks
+    False
+    """
+
+    peaks: bool = False
+    motifs: bool = False
+    reference: pd.DataFrame | None = None
+
+
+NO_EVIDENCE = Evidence()
+
+
 def _is_fresh(meta: dict, checkpoint: Path, settings: Settings) -> bool:
     """Stored attributions (their ``meta``) came from these settings and the checkpoint as it is now.
 
@@ -78,14 +107,12 @@ def _is_fresh(meta: dict, checkpoint: Path, settings: Settings) -> bool:
     return made_from is None or not checkpoint.is_file() or made_from == checkpoint.stat().st_mtime
 
 
-def _table(
-    attribution: Attribution, mdata: md.MuData, settings: Settings, *, motifs: bool, reference: pd.DataFrame | None
-) -> pd.DataFrame:
+def _table(attribution: Attribution, mdata: md.MuData, settings: Settings, evidence: Evidence) -> pd.DataFrame:
     table = regroup(
         attribution, mdata, groupby=settings.groupby, n_tfs=settings.n_tfs, rank_by=settings.rank_by, evidence=True
     )
-    table = add_motif_evidence(table, mdata) if motifs else table
-    return mark_known(table, reference) if reference is not None else table
+    table = add_motif_evidence(table, mdata) if evidence.motifs else table
+    return mark_known(table, evidence.reference) if evidence.reference is not None else table
 
 
 def _load(store: ResultStore, mdata: md.MuData, gene: str, meta: dict) -> Attribution:
@@ -102,10 +129,9 @@ def attribute_gene(
     store: ResultStore,
     settings: Settings = Settings(),  # noqa: B008 (frozen, so one shared default is safe)
     force: bool = False,
-    peaks: bool = False,
-    motifs: bool = False,
-    reference: pd.DataFrame | None = None,
+    evidence: Evidence = NO_EVIDENCE,
     progress: Callable[[int, int], None] | None = None,
+    modules: ModulePool | None = None,
 ) -> GeneResult:
     """Load or compute one gene's attributions, aggregate them and store both.
 
@@ -128,15 +154,12 @@ def attribute_gene(
         How to compute and aggregate; recorded in ``<GENE>.json``.
     force
         Recompute even when fresh results are stored.
-    peaks
-        Also attribute to peak accessibility (:func:`~cell2net_core.peaks.peak_attr`, ``settings.n_steps``)
-        and store ``<GENE>.peaks.npy`` unless fresh ones are stored.
-    motifs
-        Add ``motif_id, motif_sites, motif_peaks`` to the table (:func:`~cell2net_core.motifs.add_motif_evidence`).
-    reference
-        Curated edges (:func:`~cell2net_core.known.read_reference`): add a ``known`` column.
+    evidence
+        Peak attributions, motifs and known edges to add (:class:`Evidence`).
     progress
         Called as ``progress(done, total)`` over the gene's metacells.
+    modules
+        Modules reused per shape (:class:`~cell2net_core.model.ModulePool`); the numbers are the same.
 
     Examples
     --------
@@ -152,42 +175,101 @@ def attribute_gene(
     'cached'
     """
     start = time.perf_counter()
-    checkpoint = Path(model_dir) / f"{gene}.pt"
     with store.lock(gene):
-        meta = store.meta(gene) if store.has(gene) else None
-        if peaks:
-            _peaks(mdata, gene, checkpoint=checkpoint, store=store, settings=settings, force=force)
-        if not force and meta is not None and _is_fresh(meta, checkpoint, settings):
-            attribution = _load(store, mdata, gene, meta)
-            table = _table(attribution, mdata, settings, motifs=motifs, reference=reference)
-            store.save_table(gene, table)
-            return GeneResult(gene, "cached", table=table, attribution=attribution, seconds=time.perf_counter() - start)
-        inputs, module = _module(mdata, gene, checkpoint, settings)
-        attribution = tf_attr(
-            module,
-            inputs,
-            method=settings.method,
-            n_steps=settings.n_steps,
-            multiply_by_inputs=settings.multiply_by_inputs,
-            device=settings.device,
-            progress=progress,
+        store.remove_temporaries(gene)
+        if evidence.peaks:
+            _peaks(mdata, gene, checkpoint=Path(model_dir) / f"{gene}.pt", store=store, settings=settings, force=force)
+        if not force:
+            cached = load_fresh(mdata, gene, model_dir=model_dir, store=store, settings=settings, evidence=evidence)
+            if cached is not None:
+                return cached
+        attribution, table, meta = compute_gene(
+            mdata, gene, model_dir=model_dir, settings=settings, evidence=evidence, modules=modules, progress=progress
         )
-        table = _table(attribution, mdata, settings, motifs=motifs, reference=reference)
-        meta = {
-            "covariates": list(settings.covariates),
-            "checkpoint_mtime": checkpoint.stat().st_mtime,
-            "seconds": time.perf_counter() - start,
-            "settings": settings.to_json(),
-        }
         store.save(attribution, table, meta=meta)
     return GeneResult(gene, "computed", table=table, attribution=attribution, seconds=time.perf_counter() - start)
 
 
-def _module(
-    mdata: md.MuData, gene: str, checkpoint: Path, settings: Settings
-) -> tuple[GeneInputs, PeaksTF2GeneExpressionPoisson]:
+def load_fresh(
+    mdata: md.MuData,
+    gene: str,
+    *,
+    model_dir: str | os.PathLike,
+    store: ResultStore,
+    settings: Settings = Settings(),  # noqa: B008 (frozen, so one shared default is safe)
+    evidence: Evidence = NO_EVIDENCE,
+) -> GeneResult | None:
+    """The gene's stored result when fresh (its table re-aggregated with ``settings`` and saved), else ``None``.
+
+    Call it holding ``store.lock(gene)``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from cell2net_core.testing import random_dataset
+    >>> work = tempfile.mkdtemp()
+    >>> load_fresh(random_dataset(n_metacells=8), "GENE0", model_dir=work, store=ResultStore(work)) is None
+    True
+    """
+    start = time.perf_counter()
+    meta = store.meta(gene) if store.has(gene) else None
+    if meta is None or not _is_fresh(meta, Path(model_dir) / f"{gene}.pt", settings):
+        return None
+    attribution = _load(store, mdata, gene, meta)
+    table = _table(attribution, mdata, settings, evidence)
+    store.save_table(gene, table)
+    return GeneResult(gene, "cached", table=table, attribution=attribution, seconds=time.perf_counter() - start)
+
+
+def compute_gene(
+    mdata: md.MuData,
+    gene: str,
+    *,
+    model_dir: str | os.PathLike,
+    settings: Settings = Settings(),  # noqa: B008 (frozen, so one shared default is safe)
+    evidence: Evidence = NO_EVIDENCE,
+    modules: ModulePool | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[Attribution, pd.DataFrame, dict]:
+    """Compute one gene's attributions, its table and the ``meta`` recorded in ``<GENE>.json``; writes nothing.
+
+    ``modules`` reuses a module per shape (:class:`~cell2net_core.model.ModulePool`); the numbers are the same.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from cell2net_core.model import save_checkpoint
+    >>> from cell2net_core.testing import random_dataset, random_model
+    >>> mdata, work = random_dataset(n_metacells=16), tempfile.mkdtemp()
+    >>> _ = save_checkpoint(random_model(gene_inputs(mdata, "GENE0")), f"{work}/GENE0.pt")
+    >>> attribution, table, meta = compute_gene(mdata, "GENE0", model_dir=work, settings=Settings(device="cpu"))
+    >>> attribution.attr.shape[0], sorted(meta)
+    (16, ['checkpoint_mtime', 'covariates', 'seconds', 'settings'])
+    """
+    start = time.perf_counter()
+    checkpoint = Path(model_dir) / f"{gene}.pt"
     inputs = gene_inputs(mdata, gene, covariates=settings.covariates)
-    return inputs, load_checkpoint(checkpoint, inputs, device=settings.device)
+    if modules is None:
+        module = load_checkpoint(checkpoint, inputs, device=settings.device)
+    else:
+        module = modules.load(checkpoint, inputs)
+    attribution = tf_attr(
+        module,
+        inputs,
+        method=settings.method,
+        n_steps=settings.n_steps,
+        multiply_by_inputs=settings.multiply_by_inputs,
+        device=settings.device,
+        progress=progress,
+    )
+    table = _table(attribution, mdata, settings, evidence)
+    meta = {
+        "covariates": list(settings.covariates),
+        "checkpoint_mtime": checkpoint.stat().st_mtime,
+        "seconds": time.perf_counter() - start,
+        "settings": settings.to_json(),
+    }
+    return attribution, table, meta
 
 
 def _peaks(
@@ -199,7 +281,8 @@ def _peaks(
     now = (settings.n_steps, checkpoint.stat().st_mtime if checkpoint.is_file() else None, list(settings.covariates))
     if not force and made == now:
         return
-    inputs, module = _module(mdata, gene, checkpoint, settings)
+    inputs = gene_inputs(mdata, gene, covariates=settings.covariates)
+    module = load_checkpoint(checkpoint, inputs, device=settings.device)
     result = peak_attr(module, inputs, n_steps=settings.n_steps, device=settings.device)
     store.save_peaks(result, meta={"checkpoint_mtime": now[1], "covariates": now[2]})
 
@@ -244,11 +327,10 @@ def attribute_genes(
     out_dir: str | os.PathLike,
     settings: Settings = Settings(),  # noqa: B008 (frozen, so one shared default is safe)
     force: bool = False,
-    peaks: bool = False,
-    motifs: bool = False,
-    reference: pd.DataFrame | None = None,
+    evidence: Evidence = NO_EVIDENCE,
     progress: GenesProgress | None = None,
     should_stop: Callable[[], bool] | None = None,
+    threads: int = 2,
 ) -> list[GeneResult]:
     """Run :func:`attribute_gene` over genes, then rewrite ``tf_to_gene.csv``.
 
@@ -269,16 +351,15 @@ def attribute_genes(
         How to compute and aggregate (:class:`~cell2net_core.settings.Settings`).
     force
         Recompute genes whose fresh results are stored.
-    peaks
-        Also attribute to peak accessibility and rewrite ``peak_to_gene.csv`` (:func:`peak_table`).
-    motifs
-        Add JASPAR motif evidence to the tables.
-    reference
-        Curated edges: add a ``known`` column to the tables.
+    evidence
+        Peak attributions, motifs and known edges to add (:class:`Evidence`).
     progress
         Called as ``progress(gene_index, n_genes, gene, fraction_within_gene)``.
     should_stop
         Checked between genes; ``True`` ends the loop early.
+    threads
+        Genes in flight at once in threads of this process (:mod:`~cell2net_core.overlap`), so
+        reading and writing overlap computing; each gene's numbers are those of a serial run.
 
     Returns
     -------
@@ -298,39 +379,34 @@ def attribute_genes(
     """
     group_labels(mdata, settings.groupby)  # a bad grouping column fails before any work
     store = ResultStore(out_dir)
-    results: list[GeneResult] = []
     n = len(genes)
-    for i, gene in enumerate(genes):
-        if should_stop is not None and should_stop():
-            break
+
+    def one(i: int, gene: str) -> GeneResult:
         if progress is not None:
             progress(i, n, gene, 0.0)
 
-        def step(done: int, total: int, i: int = i, gene: str = gene) -> None:
+        def step(done: int, total: int) -> None:
             if progress is not None:
                 progress(i, n, gene, done / max(total, 1))
 
+        modules = thread_local(f"modules_{settings.device}", lambda: ModulePool(device=settings.device))
         try:
-            result = attribute_gene(
-                mdata,
-                gene,
-                model_dir=model_dir,
-                store=store,
-                settings=settings,
-                force=force,
-                peaks=peaks,
-                motifs=motifs,
-                reference=reference,
-                progress=step,
-            )
-            results.append(result)
+            return attribute_gene(mdata, gene, model_dir=model_dir, store=store, settings=settings, force=force,
+                                  evidence=evidence, progress=step, modules=modules)  # fmt: skip
         except Cell2NetInputError as e:
-            results.append(GeneResult(gene, "failed", error=str(e)))
+            return GeneResult(gene, "failed", error=str(e))
+
+    finished = [0]
+
+    def done(i: int, result: GeneResult) -> None:
+        finished[0] += 1
         if progress is not None:
-            progress(i + 1, n, gene, 1.0)
+            progress(finished[0], n, result.gene, 1.0)
+
+    results = map_in_threads(one, list(genes), threads=threads, done=done, should_stop=should_stop)
     if any(r.status != "failed" for r in results):
         store.write_consolidated()
-        table = peak_table(store, mdata, groupby=settings.groupby) if peaks else None
+        table = peak_table(store, mdata, groupby=settings.groupby) if evidence.peaks else None
         if table is not None:
             store.write_peak_table(table)
     return results

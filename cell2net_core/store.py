@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import glob
 import io
 import json
 import os
@@ -162,6 +163,15 @@ class ResultStore:
         atomic_write(self._file(info["gene"], ".npy"), buf.getvalue())
         atomic_write(self._file(info["gene"], ".json"), json.dumps(info))
         self.save_table(info["gene"], table)
+
+    def remove_temporaries(self, gene: str) -> list[Path]:
+        """Delete temporary files a killed writer left for ``gene`` (hold its lock); returns them."""
+        self._file(gene, ".npy")  # checks the name before anything is deleted
+        name = glob.escape(gene)
+        stale = [p for suffix in (".npy", ".json", ".csv") for p in self.path.glob(f".{name}{suffix}.*.tmp")]
+        for p in stale:
+            p.unlink(missing_ok=True)
+        return stale
 
     def save_table(self, gene: str, table: pd.DataFrame) -> None:
         """Write ``<GENE>.csv`` (tutorial layout, no index), atomically."""
@@ -323,6 +333,7 @@ class ResultStore:
     def write_consolidated(self) -> Path:
         """Rewrite ``tf_to_gene.csv`` from the per-gene CSVs (index as the tutorial writes it)."""
         with self.lock(CONSOLIDATED):
+            self.remove_temporaries(Path(CONSOLIDATED).stem)
             csvs = self._gene_csvs()
             if not csvs:
                 msg = f"Results folder {str(self.path)!r} holds no <GENE>.csv to consolidate."

@@ -217,7 +217,7 @@ def _train_in_workers(paths: DemoPaths, jobs: list[tuple[str, int]], epochs: int
 def _build_into(
     paths: DemoPaths, *, seed: int, n_metacells: int, n_genes: int, n_tfs: int, epochs: int, progress: Progress | None
 ) -> None:
-    from ..pipeline import attribute_genes
+    from ..pipeline import Evidence, attribute_genes
     from .simulate import simulate
 
     start = time.perf_counter()
@@ -247,7 +247,7 @@ def _build_into(
     torch.set_num_threads(1)  # reproducible sums; the head is small
     try:
         results = attribute_genes(mdata, genes, model_dir=paths.model_dir, out_dir=paths.results,
-                                  settings=DEMO_SETTINGS, motifs=True, reference=reference,
+                                  settings=DEMO_SETTINGS, evidence=Evidence(motifs=True, reference=reference),
                                   progress=step)  # fmt: skip
     finally:
         torch.set_num_threads(threads)

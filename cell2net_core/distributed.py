@@ -1,0 +1,220 @@
+"""Attribution on a Ray cluster: one task per gene, results returned to the driver, which writes them.
+
+Workers read the ``.h5mu`` once per worker process (kept while the process lives) and the
+checkpoints from ``model_dir``, so both paths must be readable on every node (a shared
+filesystem, or the same files at the same paths). Results travel back through Ray's object
+store and only the driver writes the results folder, through the same atomic
+:class:`~cell2net_core.store.ResultStore` and its locks as the local backend: no lock has to
+hold across nodes, a worker that dies leaves no file, and a rerun after the driver was
+killed resumes from the per-gene files (see ``docs/scaling.md``).
+
+Genes whose stored results are fresh are loaded by the driver, as locally; a task that fails
+because its worker died is retried by Ray (``max_retries``); a gene with bad input comes back
+as ``"failed"`` and the others go on. Each worker sets torch's intra-op threads to
+``torch_threads`` (default: the driver's count): on a CPU the last bits of the numbers depend
+on it, so the files equal a local run's byte for byte when it is the same.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import mudata as md
+
+from .data import group_labels, read_dataset
+from .errors import Cell2NetInputError
+from .model import ModulePool
+from .pipeline import GeneResult, compute_gene, load_fresh
+from .settings import Settings
+from .store import ResultStore
+
+__all__ = ["attribute_genes_ray", "RETRIES"]
+
+#: Times Ray reruns a gene whose worker died.
+RETRIES = 3
+_WORKER: dict[str, Any] = {}
+
+
+def _work_on_gene(mdata_path: str, gene: str, model_dir: str, settings: dict, torch_threads: int) -> tuple:
+    """Run in a Ray worker: ``("computed", attribution, table, meta)`` or ``("failed", message)``."""
+    import torch
+
+    torch.set_num_threads(torch_threads)
+    settings_obj = Settings(**settings)
+    key = f"{mdata_path}:{os.stat(mdata_path).st_mtime_ns}"
+    try:
+        if _WORKER.get("key") != key:  # the dataset is read once per worker process
+            _WORKER.update(key=key, mdata=read_dataset(mdata_path), modules={})
+        modules = _WORKER["modules"].setdefault(settings_obj.device, ModulePool(device=settings_obj.device))
+        attribution, table, meta = compute_gene(
+            _WORKER["mdata"], gene, model_dir=model_dir, settings=settings_obj, modules=modules
+        )
+    except Cell2NetInputError as e:
+        return ("failed", str(e))
+    return ("computed", attribution, table, meta)
+
+
+def _start_ray(address: str | None, workers: int) -> bool:
+    """Join the cluster at ``address`` or start a local one of ``workers`` CPUs; ``True`` if we started Ray.
+
+    Our package travels to every worker (``py_modules``); when the caller started Ray, that is theirs to do.
+    """
+    import ray
+
+    if ray.is_initialized():
+        return False
+    quiet = {"include_dashboard": False, "log_to_driver": False, "configure_logging": False,
+             "runtime_env": {"py_modules": [str(Path(__file__).parent)]}}  # fmt: skip
+    if address:
+        ray.init(address=address, **quiet)
+    else:
+        ray.init(num_cpus=workers, **quiet)
+    return True
+
+
+def _plan(
+    mdata: md.MuData, genes: Sequence[str], *, store: ResultStore, model_dir: str, settings: Settings, force: bool
+) -> tuple[dict[str, GeneResult], list[str]]:
+    """Genes loaded from the store (fresh) and genes to compute."""
+    loaded: dict[str, GeneResult] = {}
+    todo = []
+    for gene in genes:
+        try:
+            with store.lock(gene):
+                store.remove_temporaries(gene)
+                fresh = None if force else load_fresh(mdata, gene, model_dir=model_dir, store=store, settings=settings)
+        except Cell2NetInputError as e:
+            fresh = GeneResult(gene, "failed", error=str(e))
+        if fresh is None:
+            todo.append(gene)
+        else:
+            loaded[gene] = fresh
+    return loaded, todo
+
+
+def _store_result(store: ResultStore, gene: str, answer: tuple, start: float) -> GeneResult:
+    """Write a worker's answer for ``gene`` (under its lock) and describe it."""
+    if answer[0] == "failed":
+        return GeneResult(gene, "failed", error=answer[1])
+    _, attribution, table, meta = answer
+    with store.lock(gene):
+        store.remove_temporaries(gene)
+        store.save(attribution, table, meta=meta)
+    return GeneResult(gene, "computed", table=table, attribution=attribution, seconds=time.perf_counter() - start)
+
+
+def _run_tasks(
+    todo: list[str], submit: Callable[[str], Any], *, window: int, on_answer: Callable[[str, tuple], None]
+) -> None:
+    """Keep ``window`` tasks in flight; hand each answer over as it arrives; cancel the rest on any error."""
+    import ray
+
+    queue, running = list(reversed(todo)), {}
+    try:
+        while queue or running:
+            while queue and len(running) < window:
+                gene = queue.pop()
+                running[submit(gene)] = gene
+            ready, _ = ray.wait(list(running), num_returns=1)
+            for ref in ready:
+                gene = running.pop(ref)
+                try:
+                    answer = ray.get(ref)
+                except ray.exceptions.RayError as e:  # its worker died RETRIES + 1 times, or the task could not run
+                    answer = ("failed", f"gene {gene!r}: the Ray task failed after {RETRIES} retries: {e}")
+                on_answer(gene, answer)
+    except BaseException:
+        for ref in running:
+            ray.cancel(ref, force=True)
+        raise
+
+
+def attribute_genes_ray(
+    mdata_path: str | os.PathLike,
+    genes: Sequence[str],
+    *,
+    model_dir: str | os.PathLike,
+    out_dir: str | os.PathLike,
+    settings: Settings = Settings(),  # noqa: B008 (frozen, so one shared default is safe)
+    force: bool = False,
+    address: str | None = None,
+    workers: int = 2,
+    gpus_per_task: float = 0.0,
+    torch_threads: int | None = None,
+    progress: Callable[[int, int, str], None] | None = None,
+    mdata: md.MuData | None = None,
+) -> list[GeneResult]:
+    """Attribute genes with one Ray task per gene; the driver writes the results folder.
+
+    Parameters
+    ----------
+    mdata_path
+        The ``.h5mu``; every worker reads it once (same path on every node).
+    genes
+        Target genes, each with ``<model_dir>/<GENE>.pt``.
+    model_dir, out_dir, settings, force
+        As in :func:`~cell2net_core.pipeline.attribute_genes`.
+    address
+        ``"auto"`` or ``"HOST:PORT"`` of a running cluster; ``None`` starts a local one of ``workers`` CPUs
+        (shut down at the end).
+    workers
+        CPUs of the local cluster (one task each at a time); on a cluster, its CPUs count instead.
+        Twice as many tasks as slots are kept in flight.
+    gpus_per_task
+        GPUs each task asks Ray for (fractional allowed, e.g. 0.25 runs four genes per GPU).
+    torch_threads
+        torch intra-op threads per worker; default the driver's (same numbers as a local run here).
+    progress
+        Called as ``progress(done, n_genes, gene)`` in the driver as genes finish.
+    mdata
+        The dataset already read by the driver (read from ``mdata_path`` when ``None``).
+
+    Returns
+    -------
+    One :class:`~cell2net_core.pipeline.GeneResult` per gene, in order.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from cell2net_core.testing import random_dataset
+    >>> path = f"{tempfile.mkdtemp()}/mdata.h5mu"
+    >>> random_dataset(n_metacells=8).write(path)
+    >>> attribute_genes_ray(path, [], model_dir=".", out_dir=tempfile.mkdtemp())  # nothing to do: Ray not started
+    []
+    """
+    import ray
+    import torch
+
+    mdata = read_dataset(mdata_path) if mdata is None else mdata
+    group_labels(mdata, settings.groupby)  # a bad grouping column fails before any work
+    store, start, n = ResultStore(out_dir), time.perf_counter(), len(genes)
+    results, todo = _plan(mdata, genes, store=store, model_dir=str(model_dir), settings=settings, force=force)
+    if progress is not None and results:
+        progress(len(results), n, next(reversed(results)))
+    if todo:
+        started = _start_ray(address, workers)
+        try:
+            task = ray.remote(_work_on_gene).options(num_cpus=1, num_gpus=gpus_per_task, max_retries=RETRIES)
+            args = (str(Path(mdata_path).resolve()), str(Path(model_dir).resolve()), settings.to_json())
+            threads = torch_threads or torch.get_num_threads()
+
+            def on_answer(gene: str, answer: tuple) -> None:
+                results[gene] = _store_result(store, gene, answer, start)
+                if progress is not None:
+                    progress(len(results), n, gene)
+
+            def submit(gene: str) -> Any:
+                return task.remote(args[0], gene, args[1], args[2], threads)
+
+            slots = workers if address is None else int(ray.cluster_resources().get("CPU", workers))
+            _run_tasks(todo, submit, window=2 * max(slots, 1), on_answer=on_answer)
+        finally:
+            if started:
+                ray.shutdown()
+    if any(r.status != "failed" for r in results.values()):
+        store.write_consolidated()
+    return [results[g] for g in genes if g in results]
