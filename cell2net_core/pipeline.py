@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -9,17 +11,19 @@ from dataclasses import KW_ONLY, dataclass
 from pathlib import Path
 
 import mudata as md
+import numpy as np
 import pandas as pd
 
 from .aggregate import regroup
 from .attribution import Attribution, tf_attr
-from .data import gene_inputs, gene_tfs, group_labels
+from .data import DEFAULT_COVARIATES, GeneInputs, gene_inputs, gene_tfs, group_labels
 from .errors import Cell2NetInputError
 from .model import load_checkpoint
 from .settings import Settings
-from .store import ResultStore
+from .files import remove_stale_tmp
+from .store import CONSOLIDATED, ResultStore, check_gene_name
 
-__all__ = ["GeneResult", "attribute_gene", "attribute_genes"]
+__all__ = ["GeneResult", "attribute_gene", "attribute_genes", "fingerprint"]
 
 #: ``progress(gene_index, n_genes, gene, fraction_within_gene)``
 GenesProgress = Callable[[int, int, str, float], None]
@@ -57,21 +61,51 @@ class GeneResult:
     error: str | None = None
 
 
-def _is_fresh(meta: dict, checkpoint: Path, settings: Settings) -> bool:
-    """Stored attributions (their ``meta``) came from these settings and the checkpoint as it is now.
+def fingerprint(inputs: GeneInputs, checkpoint: str | os.PathLike) -> dict[str, str]:
+    """SHA-256 of what a gene's attributions depend on: its inputs (arrays and names) and its checkpoint file.
 
-    A tutorial's ``.npy`` (empty ``meta``, no ``.json``) counts as fresh: nothing says otherwise.
+    The inputs' hash covers the dataset's part that the gene reads (sequences, counts,
+    distances, covariate values in order, metacell ids, TF order), so a replaced ``.h5mu``
+    that changes any of it, or swapped ``--covariates``, gives another hash.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from cell2net_core.model import save_checkpoint
+    >>> from cell2net_core.testing import random_dataset, random_model
+    >>> x = gene_inputs(random_dataset(n_metacells=8), "GENE0")
+    >>> path = save_checkpoint(random_model(x), f"{tempfile.mkdtemp()}/GENE0.pt")
+    >>> swapped = gene_inputs(random_dataset(n_metacells=8), "GENE0", covariates=DEFAULT_COVARIATES[::-1])
+    >>> fingerprint(x, path) == fingerprint(swapped, path), sorted(fingerprint(x, path))
+    (False, ['checkpoint_sha256', 'inputs_sha256'])
     """
-    method = settings.method
-    if meta.get("method", method) != method:
-        return False
-    if method == "captum" and meta.get("n_steps", settings.n_steps) != settings.n_steps:
-        return False
-    made = meta.get("settings", {})
-    if made.get("multiply_by_inputs", settings.multiply_by_inputs) != settings.multiply_by_inputs:
-        return False
-    made_from = meta.get("checkpoint_mtime")
-    return made_from is None or not checkpoint.is_file() or made_from == checkpoint.stat().st_mtime
+    h = hashlib.sha256()
+    names = [inputs.gene, inputs.peaks, inputs.tfs, inputs.covariate_names, inputs.obs_names]
+    h.update(json.dumps(names).encode())
+    for array in (inputs.peak_seq, inputs.peak_acc, inputs.peak_dist, inputs.tf_exp, inputs.covariates):
+        h.update(str(array.shape).encode())
+        h.update(np.ascontiguousarray(array, dtype=np.float32).tobytes())
+    with open(checkpoint, "rb") as fh:
+        ckpt = hashlib.file_digest(fh, "sha256").hexdigest()
+    return {"inputs_sha256": h.hexdigest(), "checkpoint_sha256": ckpt}
+
+
+def _is_fresh(meta: dict, made: dict[str, str], settings: Settings) -> bool:
+    """Stored attributions (their ``meta``) came from these inputs, this checkpoint's content and these settings.
+
+    A tutorial's ``.npy`` (empty ``meta``, no ``.json``) counts as fresh: nothing says how it
+    was made. A ``.json`` without the hashes (an older version of this program) does not.
+    """
+    if not meta:
+        return True
+    made_with = meta.get("settings") if isinstance(meta.get("settings"), dict) else {}
+    return (
+        all(meta.get(k) == v for k, v in made.items())
+        and meta.get("covariates") == list(settings.covariates)
+        and meta.get("method") == settings.method
+        and (settings.method != "captum" or meta.get("n_steps") == settings.n_steps)
+        and made_with.get("multiply_by_inputs", True) == settings.multiply_by_inputs
+    )
 
 
 def _table(attribution: Attribution, mdata: md.MuData, settings: Settings) -> pd.DataFrame:
@@ -98,8 +132,10 @@ def attribute_gene(
 
     Holds the gene's lock while it works, so a second session asking for the same
     gene waits and then loads the stored result instead of computing it again.
-    A stored result is reused unless ``force``, its checkpoint changed since, or it was
-    made by another method (or another number of captum steps, or without multiplying by inputs).
+    A stored result is reused only when its ``<GENE>.json`` records the same inputs (dataset
+    part and covariates, in order; :func:`fingerprint`), the same checkpoint content, method,
+    captum steps and ``multiply_by_inputs``; else (or with ``force``) it is recomputed. The gene
+    name is checked before any file, lock files included, is touched.
 
     Parameters
     ----------
@@ -132,15 +168,17 @@ def attribute_gene(
     'cached'
     """
     start = time.perf_counter()
+    check_gene_name(gene, folder=store.path)  # before any file is touched, lock files included
     checkpoint = Path(model_dir) / f"{gene}.pt"
     with store.lock(gene):
         meta = store.meta(gene) if store.has(gene) else None
-        if not force and meta is not None and _is_fresh(meta, checkpoint, settings):
+        inputs = gene_inputs(mdata, gene, covariates=settings.covariates)
+        made = fingerprint(inputs, checkpoint) if checkpoint.is_file() else {}
+        if not force and meta is not None and _is_fresh(meta, made, settings):
             attribution = _load(store, mdata, gene, meta)
             table = _table(attribution, mdata, settings)
             store.save_table(gene, table)
             return GeneResult(gene, "cached", table=table, attribution=attribution, seconds=time.perf_counter() - start)
-        inputs = gene_inputs(mdata, gene, covariates=settings.covariates)
         module = load_checkpoint(checkpoint, inputs, device=settings.device)
         attribution = tf_attr(
             module,
@@ -154,12 +192,25 @@ def attribute_gene(
         table = _table(attribution, mdata, settings)
         meta = {
             "covariates": list(settings.covariates),
-            "checkpoint_mtime": checkpoint.stat().st_mtime,
+            **made,
+            "dataset": getattr(mdata, "_c2n_source", None),
             "seconds": time.perf_counter() - start,
             "settings": settings.to_json(),
         }
         store.save(attribution, table, meta=meta)
     return GeneResult(gene, "computed", table=table, attribution=attribution, seconds=time.perf_counter() - start)
+
+
+def _failure(gene: str, e: BaseException) -> GeneResult:
+    """A failed gene, its message naming what went wrong (never a traceback)."""
+    if isinstance(e, Cell2NetInputError):
+        return GeneResult(gene, "failed", error=str(e))
+    if isinstance(e, OSError):
+        where = f" {e.filename!r}" if e.filename else ""
+        why = e.strerror or str(e)
+        msg = f"cannot write or read{where}: {why}; check that the folder exists, is writable and has free space."
+        return GeneResult(gene, "failed", error=msg)
+    return GeneResult(gene, "failed", error=f"unexpected {type(e).__name__}: {e} (please report this)")
 
 
 def attribute_genes(
@@ -215,6 +266,8 @@ def attribute_genes(
     """
     group_labels(mdata, settings.groupby)  # a bad grouping column fails before any work
     store = ResultStore(out_dir)
+    if store.path.is_dir():
+        remove_stale_tmp(store.path)  # what a killed run left
     results: list[GeneResult] = []
     n = len(genes)
     for i, gene in enumerate(genes):
@@ -231,11 +284,15 @@ def attribute_genes(
             result = attribute_gene(
                 mdata, gene, model_dir=model_dir, store=store, settings=settings, force=force, progress=step
             )
-            results.append(result)
-        except Cell2NetInputError as e:
-            results.append(GeneResult(gene, "failed", error=str(e)))
+        except Exception as e:  # one bad gene never stops the others
+            result = _failure(gene, e)
+        results.append(result)
         if progress is not None:
             progress(i + 1, n, gene, 1.0)
     if any(r.status != "failed" for r in results):
-        store.write_consolidated()
+        try:
+            store.write_consolidated()
+        except OSError as e:
+            msg = f"Cannot write {str(store.path / CONSOLIDATED)!r}: {e.strerror or e}; the per-gene files are stored."
+            raise Cell2NetInputError(msg) from e
     return results
