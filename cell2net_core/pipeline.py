@@ -16,11 +16,11 @@ import pandas as pd
 
 from .aggregate import regroup
 from .attribution import Attribution, tf_attr
-from .data import DEFAULT_COVARIATES, GeneInputs, gene_inputs, gene_tfs, group_labels
+from .data import GeneInputs, gene_inputs, gene_tfs, group_labels
 from .errors import Cell2NetInputError
+from .files import remove_stale_tmp
 from .model import load_checkpoint
 from .settings import Settings
-from .files import remove_stale_tmp
 from .store import CONSOLIDATED, ResultStore, check_gene_name
 
 __all__ = ["GeneResult", "attribute_gene", "attribute_genes", "fingerprint"]
@@ -75,6 +75,7 @@ def fingerprint(inputs: GeneInputs, checkpoint: str | os.PathLike) -> dict[str, 
     >>> from cell2net_core.testing import random_dataset, random_model
     >>> x = gene_inputs(random_dataset(n_metacells=8), "GENE0")
     >>> path = save_checkpoint(random_model(x), f"{tempfile.mkdtemp()}/GENE0.pt")
+    >>> from cell2net_core.data import DEFAULT_COVARIATES
     >>> swapped = gene_inputs(random_dataset(n_metacells=8), "GENE0", covariates=DEFAULT_COVARIATES[::-1])
     >>> fingerprint(x, path) == fingerprint(swapped, path), sorted(fingerprint(x, path))
     (False, ['checkpoint_sha256', 'inputs_sha256'])
