@@ -259,7 +259,7 @@ def tf_attr(
         else:
             attr = _exact(module, offset, tf_exp, **options)
         delta = _head_value(module, offset, tf_exp) - _head_value(module, offset, torch.zeros_like(tf_exp))
-    bad = int((~torch.isfinite(attr)).sum())
+    bad = int((~torch.isfinite(attr.float())).sum())  # as stored: float32
     if bad:
         msg = (
             f"Gene {inputs.gene!r}: {bad} of {attr.numel()} attributions are NaN or infinite (the model's output "
