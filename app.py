@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import source, state
+from ui import auth, source, state
 
 st.set_page_config(page_title="Cell2Net Explorer", page_icon=":material/hub:", layout="wide")
+auth.require_login()  # off unless CELL2NET_LOGIN is set
 
 # Pages live in app_pages/, not pages/: a pages/ folder beside app.py makes Streamlit run a page
 # opened by its URL without app.py (so without the sidebar and the data context) until some

@@ -24,11 +24,13 @@ from torch import nn
 
 from .data import GeneInputs
 from .errors import Cell2NetInputError
-from .model import PeaksTF2GeneExpressionPoisson, peak_embedding, resolve_device, to_tensors
+from .model import PeaksTF2GeneExpressionPoisson, full_precision, peak_embedding, resolve_device, to_tensors
 
-__all__ = ["Attribution", "METHODS", "default_batch_size", "run_batched", "tf_attr"]
+__all__ = ["Attribution", "METHODS", "MAX_N_STEPS", "default_batch_size", "run_batched", "tf_attr"]
 
 METHODS = ("captum", "exact")
+#: Most captum integration steps accepted (Gauss-Legendre converges long before; checked before allocating).
+MAX_N_STEPS = 10_000
 _PATH_VALUES = 2**25
 _EXACT_BATCH = 4096
 Progress = Callable[[int, int], None]
@@ -247,15 +249,23 @@ def tf_attr(
     batch_size = _check(module, inputs, method=method, n_steps=n_steps, batch_size=batch_size)
     dev = resolve_device(device)
     module = module.to(dev)
-    before, tf_exp, after = _head_parts(module, inputs, dev)
-    offset = _offset(module, before, after)
-    options = {"multiply_by_inputs": multiply_by_inputs, "batch_size": batch_size, "progress": progress}
-    if method == "captum":
-        with torch.enable_grad():
-            attr = _captum(_Head(module), offset.float(), tf_exp, n_steps=n_steps, **options)
-    else:
-        attr = _exact(module, offset, tf_exp, **options)
-    delta = _head_value(module, offset, tf_exp) - _head_value(module, offset, torch.zeros_like(tf_exp))
+    with full_precision():
+        before, tf_exp, after = _head_parts(module, inputs, dev)
+        offset = _offset(module, before, after)
+        options = {"multiply_by_inputs": multiply_by_inputs, "batch_size": batch_size, "progress": progress}
+        if method == "captum":
+            with torch.enable_grad():
+                attr = _captum(_Head(module), offset.float(), tf_exp, n_steps=n_steps, **options)
+        else:
+            attr = _exact(module, offset, tf_exp, **options)
+        delta = _head_value(module, offset, tf_exp) - _head_value(module, offset, torch.zeros_like(tf_exp))
+    bad = int((~torch.isfinite(attr.float())).sum())  # as stored: float32
+    if bad:
+        msg = (
+            f"Gene {inputs.gene!r}: {bad} of {attr.numel()} attributions are NaN or infinite (the model's output "
+            "overflows on these inputs); nothing is stored for this gene: check its checkpoint and counts."
+        )
+        raise Cell2NetInputError(msg)
     total = attr.double() if multiply_by_inputs else attr.double() * tf_exp.double()
     gap = total.sum(dim=1) - delta
     return Attribution(
@@ -301,8 +311,8 @@ def _check(
         raise Cell2NetInputError(msg)
     if batch_size is None:
         batch_size = default_batch_size(module, method=method, n_steps=n_steps)
-    if n_steps < 1 or batch_size < 1:
-        msg = f"n_steps ({n_steps}) and batch_size ({batch_size}) must be at least 1."
+    if not 1 <= n_steps <= MAX_N_STEPS or batch_size < 1:
+        msg = f"n_steps ({n_steps}) must be 1 to {MAX_N_STEPS:,} and batch_size ({batch_size}) at least 1."
         raise Cell2NetInputError(msg)
     if module.n_tfs != inputs.n_tfs or module.n_peaks != inputs.n_peaks:
         msg = (

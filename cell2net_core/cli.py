@@ -9,6 +9,7 @@ resumes.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from pathlib import Path
 
 from .data import DEFAULT_COVARIATES
 from .errors import Cell2NetInputError
+from .roots import ENV, data_roots, inside_roots
 
 __all__ = ["COMMANDS", "build_parser", "main"]
 
@@ -139,7 +141,7 @@ def _run_attribute(args: argparse.Namespace) -> int:
         bar.close()
     failed = [r for r in results if r.status == "failed"]
     for r in failed:
-        print(f"error: {r.error}", file=sys.stderr)
+        print(f"error: {r.gene}: {r.error}", file=sys.stderr)
     done = {s: sum(r.status == s for r in results) for s in ("computed", "cached")}
     print(
         f"{done['computed']} computed, {done['cached']} loaded from {args.out}, {len(failed)} failed",
@@ -292,6 +294,38 @@ def _run_perturb(args: argparse.Namespace) -> int:
     return 1 if res.failed else 0
 
 
+# ----------------------------------------------------------------------------- export
+
+
+def _export_args(p: argparse.ArgumentParser) -> None:
+    from .explore.export import FORMATS
+    from .explore.network import SIGNS
+
+    p.add_argument("--results", required=True, help="results folder (ours, or a tutorial's tf_to_gene.csv)")
+    p.add_argument("--format", required=True, choices=list(FORMATS), help="file format, as the app's download")
+    p.add_argument("--out", required=True, help="file to write (atomically)")
+    p.add_argument("--groupby", default=None, help="the table's grouping column (checked)")
+    p.add_argument("--groups", type=_csv_list, default=None, help="keep these groups (e.g. NK,B cell)")
+    p.add_argument("--genes", type=_csv_list, default=None, help="keep these target genes")
+    p.add_argument("--tfs", type=_csv_list, default=None, help="keep these TFs")
+    p.add_argument("--top-k", type=int, default=0, help="top TFs by |mean| per gene and group (0: all)")
+    p.add_argument("--min-abs", type=float, default=0.0, help="keep |mean_attr| at least this")
+    p.add_argument("--sign", choices=SIGNS, default="all", help="all, positive (activation), negative (repression)")
+
+
+def _run_export(args: argparse.Namespace) -> int:
+    from .explore.export import export_results
+    from .files import atomic_write
+
+    payload = export_results(
+        args.results, args.format, groupby=args.groupby, groups=args.groups, genes=args.genes, tfs=args.tfs,
+        top_k=args.top_k or None, min_abs=args.min_abs, sign=args.sign,
+    )  # fmt: skip
+    path = atomic_write(args.out, payload)
+    print(f"wrote {path} ({len(payload):,} bytes, {args.format})", file=sys.stderr)
+    return 0
+
+
 # ----------------------------------------------------------------------------- the table
 
 
@@ -343,6 +377,13 @@ COMMANDS: dict[str, Command] = {
         _perturb_args,
         _run_perturb,
     ),
+    "export": Command(
+        "export a results folder's network (CSV, TSV, SIF, GraphML, Cytoscape JSON), filtered as in the app",
+        "The Network page's download without a browser: the same filters (--groups, --genes, --tfs, "
+        "--top-k, --min-abs, --sign) give the same bytes.",
+        _export_args,
+        _run_export,
+    ),
 }
 
 
@@ -353,18 +394,44 @@ def build_parser() -> argparse.ArgumentParser:
     for name, command in COMMANDS.items():
         p = sub.add_parser(name, help=command.help, description=command.description)
         command.add_arguments(p)
+        p.add_argument("--data-root", action="append", default=None, metavar="DIR",
+                       help=f"every path must lie inside one of these folders (repeatable; default ${ENV})")
         p.set_defaults(func=command.run)
     return parser
 
 
+#: Arguments that name files or folders, checked against the data roots.
+PATH_ARGS = {"mdata": "dataset", "models": "model folder", "out": "output", "results": "results folder",
+             "truth": "truth file"}  # fmt: skip
+
+
+def _check_paths(args: argparse.Namespace) -> None:
+    """With data roots set, every path argument must resolve inside one (and is replaced by its resolved path)."""
+    roots = data_roots(args.data_root)
+    if not roots:
+        return
+    for name, what in PATH_ARGS.items():
+        value = getattr(args, name, None)
+        if value:
+            setattr(args, name, str(inside_roots(value, roots, what=what)))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit code."""
+    """Run the command line; returns the exit code (2 for bad input, 1 when some genes failed)."""
     args = build_parser().parse_args(argv)
     try:
+        _check_paths(args)
         return args.func(args)
     except Cell2NetInputError as e:
         print(f"error: {e}", file=sys.stderr)
-        return 2
+    except OSError as e:
+        where = f" {e.filename!r}" if e.filename else ""
+        print(f"error: cannot read or write{where}: {e.strerror or e}", file=sys.stderr)
     except KeyboardInterrupt:
         print("interrupted: finished genes are stored; run the same command again to resume", file=sys.stderr)
         return 130
+    except Exception as e:  # never a traceback: one line, and how to get the details
+        print(f"error: unexpected {type(e).__name__}: {e} (set CELL2NET_DEBUG=1 for the traceback)", file=sys.stderr)
+        if os.environ.get("CELL2NET_DEBUG"):
+            raise
+    return 2

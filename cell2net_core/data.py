@@ -34,12 +34,14 @@ __all__ = [
     "group_labels",
     "grouping_columns",
     "one_hot",
+    "peak_coordinates",
 ]
 
 DEFAULT_COVARIATES: tuple[str, ...] = ("total_counts_rna_log", "total_counts_atac_log")
 PEAK_LEN = 256
 DISTANCE_SCALE = 500_000
-_PEAK_COLUMNS = ("chr", "start", "end", "summit", "sequence")
+#: The only ``atac.uns["peaks"]`` column cell2net 0.13's model, data loader and ``tf_attr`` read.
+_PEAK_COLUMNS = ("sequence",)
 _P2G_COLUMNS = ("gene", "peak", "distance")
 
 md.set_options(pull_on_update=False)
@@ -184,7 +186,7 @@ def validate_dataset(mdata: md.MuData) -> None:
         f"indexed by peak with columns {', '.join(_PEAK_COLUMNS)}.",
     )
     missing = [c for c in _PEAK_COLUMNS if c not in peaks.columns]
-    _require(not missing, f"{src}: atac.uns['peaks'] lacks column(s) {missing}.")
+    _require(not missing, f"{src}: atac.uns['peaks'] lacks column(s) {missing} (the peaks' 256-bp sequences).")
     p2g = mdata.uns.get("peak_to_gene")
     _require(
         isinstance(p2g, pd.DataFrame),
@@ -192,17 +194,12 @@ def validate_dataset(mdata: md.MuData) -> None:
     )
     missing = [c for c in _P2G_COLUMNS if c not in p2g.columns]
     _require(not missing, f"{src}: uns['peak_to_gene'] lacks column(s) {missing}.")
-    unknown = ~p2g["peak"].isin(mdata["atac"].var_names)
+    _require(mdata.n_obs > 0, f"{src}: the dataset has 0 metacells (rows); expected at least one.")
+    dup = mdata.obs_names[mdata.obs_names.duplicated()]
     _require(
-        not unknown.any(),
-        f"{src}: uns['peak_to_gene'] names {int(unknown.sum())} peak(s) absent from "
-        f"atac.var_names, e.g. {p2g['peak'][unknown].iloc[0] if unknown.any() else ''!r}.",
-    )
-    unknown = ~p2g["peak"].isin(peaks.index)
-    _require(
-        not unknown.any(),
-        f"{src}: {int(unknown.sum())} peak(s) of uns['peak_to_gene'] have no row in "
-        f"atac.uns['peaks'], e.g. {p2g['peak'][unknown].iloc[0] if unknown.any() else ''!r}.",
+        not len(dup),
+        f"{src}: {len(dup)} metacell id(s) in obs_names are duplicated, e.g. {str(dup[0]) if len(dup) else ''!r}; "
+        "attributions are matched to metacells by id: make them unique (mdata.obs_names_make_unique()).",
     )
     gene_tf = mdata["rna"].uns.get("gene_tf")
     has_is_tf = "is_tf" in mdata["rna"].var.columns
@@ -374,7 +371,12 @@ def gene_inputs(
         raise Cell2NetInputError(msg)
     peaks = rows["peak"].astype(str).tolist()
     tfs = gene_tfs(mdata, gene)
-    seqs = mdata["atac"].uns["peaks"].loc[peaks, "sequence"].tolist()
+    table = mdata["atac"].uns["peaks"]
+    absent = [q for q in peaks if q not in table.index]
+    if absent:
+        msg = f"{src}: gene {gene!r}: peak(s) {absent[:3]} of uns['peak_to_gene'] have no row in atac.uns['peaks']."
+        raise Cell2NetInputError(msg)
+    seqs = table.loc[peaks, "sequence"].tolist()
     try:
         peak_seq = one_hot(seqs, names=peaks)
     except Cell2NetInputError as e:
@@ -413,6 +415,13 @@ def gene_inputs(
     _check_finite(inputs.tf_exp, "rna.layers['counts'] of its TFs", gene, mdata)
     _check_finite(inputs.target, "rna.layers['counts']", gene, mdata)
     _check_finite(inputs.covariates, f"mdata.obs{covariates}", gene, mdata)
+    for values, what in ((inputs.peak_acc, "atac"), (inputs.tf_exp, "rna (its TFs)"), (inputs.target, "rna")):
+        if (values < 0).any():
+            msg = (
+                f"{src}: {what}.layers['counts'] holds negative values for gene {gene!r} "
+                f"(smallest {values.min():g}); expected raw counts (0 or more), not normalised or scaled data."
+            )
+            raise Cell2NetInputError(msg)
     return inputs
 
 
@@ -438,7 +447,15 @@ def group_labels(mdata: md.MuData, groupby: str) -> np.ndarray:
             f"choose one of {grouping_columns(mdata)}."
         )
         raise Cell2NetInputError(msg)
-    return mdata.obs[groupby].astype(str).to_numpy(dtype=object)
+    column = mdata.obs[groupby]
+    missing = int(column.isna().sum())
+    if missing:
+        msg = (
+            f"{_source(mdata)}: grouping column {groupby!r} has no label for {missing} of {len(column)} metacells "
+            f"(missing values); fill them or choose another of {grouping_columns(mdata)}."
+        )
+        raise Cell2NetInputError(msg)
+    return column.astype(str).to_numpy(dtype=object)
 
 
 def grouping_columns(mdata: md.MuData, *, max_groups: int = 100) -> list[str]:
@@ -448,4 +465,31 @@ def grouping_columns(mdata: md.MuData, *, max_groups: int = 100) -> list[str]:
         if isinstance(col.dtype, pd.CategoricalDtype) or col.dtype == object or pd.api.types.is_string_dtype(col):
             if 1 < col.nunique() <= max_groups:
                 out.append(str(name))
+    return out
+
+
+def peak_coordinates(mdata: md.MuData) -> pd.DataFrame:
+    """Chromosome, start and end of every peak, for display: ``atac.uns["peaks"]``'s columns, else parsed.
+
+    cell2net reads only the ``sequence`` column; when ``chr``, ``start`` or ``end`` is absent
+    they are parsed from names such as ``chr1-817094-817594`` (also ``chr1:817094-817594``);
+    a name that does not parse gives missing values, never zeros.
+
+    Examples
+    --------
+    >>> from cell2net_core.testing import random_dataset
+    >>> mdata = random_dataset(n_metacells=8)
+    >>> mdata["atac"].uns["peaks"] = mdata["atac"].uns["peaks"][["sequence"]]
+    >>> peak_coordinates(mdata).astype(object).iloc[0].tolist()
+    ['chr1', 1000000, 1000256]
+    """
+    table = mdata["atac"].uns["peaks"]
+    cols = ("chr", "start", "end")
+    if all(c in table.columns for c in cols):
+        out = table.loc[:, list(cols)].copy()
+    else:
+        parts = pd.Series(table.index.astype(str), index=table.index).str.extract(r"^(.+)[-:](\d+)-(\d+)$")
+        out = pd.DataFrame({"chr": parts[0], "start": parts[1], "end": parts[2]}, index=table.index)
+    for c in ("start", "end"):
+        out[c] = pd.to_numeric(out[c], errors="coerce").astype("Int64")
     return out

@@ -27,6 +27,7 @@ import mudata as md
 
 from .data import group_labels, read_dataset
 from .errors import Cell2NetInputError
+from .files import remove_stale_tmp
 from .model import ModulePool
 from .pipeline import GeneResult, compute_gene, load_fresh
 from .settings import Settings
@@ -85,7 +86,6 @@ def _plan(
     for gene in genes:
         try:
             with store.lock(gene):
-                store.remove_temporaries(gene)
                 fresh = None if force else load_fresh(mdata, gene, model_dir=model_dir, store=store, settings=settings)
         except Cell2NetInputError as e:
             fresh = GeneResult(gene, "failed", error=str(e))
@@ -102,7 +102,6 @@ def _store_result(store: ResultStore, gene: str, answer: tuple, start: float) ->
         return GeneResult(gene, "failed", error=answer[1])
     _, attribution, table, meta = answer
     with store.lock(gene):
-        store.remove_temporaries(gene)
         store.save(attribution, table, meta=meta)
     return GeneResult(gene, "computed", table=table, attribution=attribution, seconds=time.perf_counter() - start)
 
@@ -192,6 +191,7 @@ def attribute_genes_ray(
     mdata = read_dataset(mdata_path) if mdata is None else mdata
     group_labels(mdata, settings.groupby)  # a bad grouping column fails before any work
     store, start, n = ResultStore(out_dir), time.perf_counter(), len(genes)
+    remove_stale_tmp(store.path)  # what a killed run left
     results, todo = _plan(mdata, genes, store=store, model_dir=str(model_dir), settings=settings, force=force)
     if progress is not None and results:
         progress(len(results), n, next(reversed(results)))

@@ -1,29 +1,99 @@
-"""Atomic file writes: a temporary file beside the target, then a rename."""
+"""Durable atomic file writes, and clean-up of what a killed writer left behind.
+
+A file is written to ``.<name>.<pid>.<random>.tmp`` beside its target (created with mode
+``0666 & ~umask``, so labmates read a shared results folder as they read any other file),
+flushed to disk, renamed into place, and the folder is flushed too. A reader never sees a
+half-written file; after a crash the target is either the old or the new file.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
-import tempfile
+import re
+import secrets
 from pathlib import Path
 
-__all__ = ["atomic_write"]
+__all__ = ["atomic_write", "remove_stale_tmp"]
+
+_TMP = re.compile(r"^\..+\.(\d+)\.[0-9a-f]{16}\.tmp$")
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def atomic_write(path: str | os.PathLike, data: bytes | str) -> Path:
-    """Write ``data`` to a temporary file beside ``path``, then rename it into place.
+    """Write ``data`` to a temporary file beside ``path``, fsync it, rename it into place, fsync the folder.
 
-    A reader never sees a half-written file; on any error (Ctrl-C included) the
-    temporary file is removed and ``path`` is left as it was.
+    A reader never sees a half-written file; on any error (Ctrl-C included) the temporary
+    file is removed and ``path`` is left as it was. The file gets the mode a plain ``open``
+    would give it (``0666 & ~umask``). While it is being written, the temporary file is
+    locked, so :func:`remove_stale_tmp` in another process leaves it alone.
+
+    Examples
+    --------
+    >>> import os, stat, tempfile
+    >>> umask = os.umask(0o022); _ = os.umask(umask)
+    >>> path = atomic_write(f"{tempfile.mkdtemp()}/a.txt", "hello")
+    >>> path.read_text(), stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask
+    ('hello', True)
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     raw = data.encode() if isinstance(data, str) else data
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    tmp = path.parent / f".{path.name}.{os.getpid()}.{secrets.token_hex(8)}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # the umask applies, as for open()
     try:
         with os.fdopen(fd, "wb") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
             fh.write(raw)
-        os.replace(tmp, path)
+            fh.flush()
+            os.fsync(fh.fileno())
+            os.replace(tmp, path)
+        _fsync_dir(path.parent)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
     return path
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, another user's
+        return True
+    return True
+
+
+def remove_stale_tmp(folder: str | os.PathLike) -> list[Path]:
+    """Remove the temporary files that killed writers left in ``folder``; return what was removed.
+
+    A temporary file is stale when the process named in it is gone and no writer holds
+    its lock, so a run going on at the same time keeps its files.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> _ = (folder / ".GENE0.npy.999999999.0123456789abcdef.tmp").write_bytes(b"half")
+    >>> [p.name for p in remove_stale_tmp(folder)]
+    ['.GENE0.npy.999999999.0123456789abcdef.tmp']
+    """
+    removed = []
+    for p in sorted(Path(folder).glob(".*.tmp")):
+        match = _TMP.match(p.name)
+        if match is None or _pid_alive(int(match.group(1))):
+            continue
+        with contextlib.suppress(OSError), open(p, "rb") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            p.unlink()
+            removed.append(p)
+    return removed

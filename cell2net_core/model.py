@@ -6,9 +6,11 @@ The parameter names match the published package, so a ``<GENE>.pt`` written by
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -30,9 +32,12 @@ __all__ = [
     "ModulePool",
     "save_checkpoint",
     "predict",
+    "full_precision",
 ]
 
 N_FILTERS: tuple[int, ...] = (64, 32, 32, 16)
+_PRECISION_LOCK = threading.Lock()
+_PRECISION_USERS: list[tuple[bool, bool] | None] = []  # saved flags, then one entry per open block
 
 
 class SeqEncoder(nn.Module):
@@ -271,33 +276,33 @@ def load_checkpoint(
     """
     path = Path(path)
     ckpt = _read_checkpoint(path)
-    _check_sizes(path, ckpt, inputs)
-    return _fill(build_model(inputs), ckpt, path, inputs).to(resolve_device(device)).eval()
+    state = _check_sizes(path, ckpt, inputs)
+    return _fill(build_model(inputs), state, path, inputs).to(resolve_device(device)).eval()
 
 
-def _check_sizes(path: Path, ckpt: dict[str, Any], inputs: GeneInputs) -> None:
-    """The checkpoint's recorded sizes agree with the gene's inputs."""
-    summary = ckpt.get("module_summary") or {}
+def _check_sizes(path: Path, ckpt: dict[str, Any], inputs: GeneInputs) -> dict[str, torch.Tensor]:
+    """The checkpoint's state dict, once checked and its recorded sizes agree with the gene's inputs."""
+    state, summary = _checked_parts(ckpt, path)
     expected = {"n_peaks": inputs.n_peaks, "n_tfs": inputs.n_tfs, "n_covariates": len(inputs.covariate_names)}
     for key, want in expected.items():
         got = summary.get(key)
-        if got is not None and int(got) != want:
+        if got is not None and got != want:
             msg = (
                 f"Checkpoint {str(path)!r} was trained with {key}={got}, but the dataset gives gene "
                 f"{inputs.gene!r} {key}={want}: use the .h5mu and covariates the model was trained on."
             )
             raise Cell2NetInputError(msg)
+    return state
 
 
 def _fill(
-    module: PeaksTF2GeneExpressionPoisson, ckpt: dict[str, Any], path: Path, inputs: GeneInputs
+    module: PeaksTF2GeneExpressionPoisson, state: dict[str, torch.Tensor], path: Path, inputs: GeneInputs
 ) -> PeaksTF2GeneExpressionPoisson:
-    """Copy the checkpoint's weights into ``module`` (sized for ``inputs``)."""
-    state = ckpt["model_state_dict"]
+    """Copy the checked weights into ``module`` (sized for ``inputs``)."""
     weight = state.get("fc.0.weight")
     if weight is not None and tuple(weight.shape) != tuple(module.fc[0].weight.shape):
         msg = (
-            f"Checkpoint {str(path)!r}: head input size {weight.shape[1]} does not match gene "
+            f"Checkpoint {str(path)!r}: head input size {weight.shape[-1]} does not match gene "
             f"{inputs.gene!r} in the dataset ({module.fc[0].in_features} = 17 x {inputs.n_peaks} peaks "
             f"+ {inputs.n_tfs} TFs + {len(inputs.covariate_names)} covariates)."
         )
@@ -347,13 +352,66 @@ class ModulePool:
         """The checkpoint at ``path`` in the pool's module of its shape, in eval mode (as :func:`load_checkpoint`)."""
         path = Path(path)
         ckpt = _read_checkpoint(path)
-        _check_sizes(path, ckpt, inputs)
+        state = _check_sizes(path, ckpt, inputs)
         key = (inputs.n_peaks, inputs.n_tfs, len(inputs.covariate_names))
         module = self._modules.get(key)
         if module is None:
             module = build_model(inputs).to(self.device).eval()
             self._modules[key] = module
-        return _fill(module, ckpt, path, inputs).eval()
+        return _fill(module, state, path, inputs).eval()
+
+
+def _checked_parts(ckpt: dict[str, Any], path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """The checkpoint's state dict (tensors, all finite) and ``module_summary`` (integers where sizes are)."""
+    state = ckpt["model_state_dict"]
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        got = type(state).__name__ if not isinstance(state, dict) else "a dict holding non-tensors"
+        msg = f"Checkpoint {str(path)!r}: 'model_state_dict' is {got}; expected a dict of tensors (Cell2Net.save)."
+        raise Cell2NetInputError(msg)
+    summary = ckpt.get("module_summary") or {}
+    sizes = ("n_peaks", "n_tfs", "n_covariates")
+    if not isinstance(summary, dict) or not all(
+        isinstance(summary.get(k, 0), int) and not isinstance(summary.get(k, 0), bool) for k in sizes
+    ):
+        msg = (
+            f"Checkpoint {str(path)!r}: 'module_summary' is {str(summary)[:80]!r}; expected a dict whose "
+            f"{', '.join(sizes)} are integers (Cell2Net.save)."
+        )
+        raise Cell2NetInputError(msg)
+    bad = [k for k, v in state.items() if v.is_floating_point() and not torch.isfinite(v).all()]
+    if bad:
+        msg = f"Checkpoint {str(path)!r} holds NaN or infinite weights in {bad[:3]}: the training diverged; retrain."
+        raise Cell2NetInputError(msg)
+    return state, summary
+
+
+@contextlib.contextmanager
+def full_precision() -> Iterator[None]:
+    """Turn TF32 off for CUDA convolutions (cuDNN) and matrix products inside the block, then restore.
+
+    cuDNN convolutions default to TF32 on Ampere and newer GPUs (10-bit mantissa), which moved
+    attributions by up to 2e-3 of the largest one; in float32 CUDA and CPU agree within 1e-5.
+    Without a GPU this changes nothing.
+
+    Examples
+    --------
+    >>> with full_precision():
+    ...     torch.backends.cudnn.allow_tf32
+    False
+    """
+    with _PRECISION_LOCK:  # the flags are global: the first block in saves them, the last one out restores
+        if not _PRECISION_USERS:
+            _PRECISION_USERS.append((torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32))
+        _PRECISION_USERS.append(None)
+        torch.backends.cudnn.allow_tf32 = False
+        torch.backends.cuda.matmul.allow_tf32 = False
+    try:
+        yield
+    finally:
+        with _PRECISION_LOCK:
+            _PRECISION_USERS.pop()
+            if len(_PRECISION_USERS) == 1:
+                torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = _PRECISION_USERS.pop()
 
 
 def _plain(table: pd.DataFrame | dict | None) -> dict:
@@ -451,6 +509,7 @@ def predict(module: PeaksTF2GeneExpressionPoisson, inputs: GeneInputs, *, batch_
         raise Cell2NetInputError(msg)
     device = next(module.parameters()).device
     t = to_tensors(inputs, device)
-    embd = peak_embedding(module, t["peak_seq"], t["peak_acc"], batch_size=batch_size)
-    out = module.fc(module.head_input(embd, t["peak_dist"], t["tf_exp"], t["covariates"]))
+    with full_precision():
+        embd = peak_embedding(module, t["peak_seq"], t["peak_acc"], batch_size=batch_size)
+        out = module.fc(module.head_input(embd, t["peak_dist"], t["tf_exp"], t["covariates"]))
     return out.exp().reshape(-1).cpu().numpy()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -9,12 +11,14 @@ from dataclasses import KW_ONLY, dataclass
 from pathlib import Path
 
 import mudata as md
+import numpy as np
 import pandas as pd
 
 from .aggregate import regroup
 from .attribution import Attribution, tf_attr
-from .data import gene_inputs, gene_tfs, group_labels
+from .data import GeneInputs, gene_inputs, gene_tfs, group_labels
 from .errors import Cell2NetInputError
+from .files import remove_stale_tmp
 from .known import mark_known
 from .model import ModulePool, load_checkpoint
 from .motifs import add_motif_evidence
@@ -22,9 +26,18 @@ from .overlap import map_in_threads, thread_local
 from .peaks import peak_attr, peak_to_gene
 from .settings import Settings
 from .stats import add_q_values
-from .store import ResultStore
+from .store import CONSOLIDATED, ResultStore, check_gene_name
 
-__all__ = ["Evidence", "GeneResult", "attribute_gene", "attribute_genes", "compute_gene", "load_fresh", "peak_table"]
+__all__ = [
+    "Evidence",
+    "GeneResult",
+    "attribute_gene",
+    "attribute_genes",
+    "compute_gene",
+    "fingerprint",
+    "load_fresh",
+    "peak_table",
+]
 
 #: ``progress(gene_index, n_genes, gene, fraction_within_gene)``
 GenesProgress = Callable[[int, int, str, float], None]
@@ -90,21 +103,52 @@ class Evidence:
 NO_EVIDENCE = Evidence()
 
 
-def _is_fresh(meta: dict, checkpoint: Path, settings: Settings) -> bool:
-    """Stored attributions (their ``meta``) came from these settings and the checkpoint as it is now.
+def fingerprint(inputs: GeneInputs, checkpoint: str | os.PathLike) -> dict[str, str]:
+    """SHA-256 of what a gene's attributions depend on: its inputs (arrays and names) and its checkpoint file.
 
-    A tutorial's ``.npy`` (empty ``meta``, no ``.json``) counts as fresh: nothing says otherwise.
+    The inputs' hash covers the dataset's part that the gene reads (sequences, counts,
+    distances, covariate values in order, metacell ids, TF order), so a replaced ``.h5mu``
+    that changes any of it, or swapped ``--covariates``, gives another hash.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from cell2net_core.model import save_checkpoint
+    >>> from cell2net_core.testing import random_dataset, random_model
+    >>> x = gene_inputs(random_dataset(n_metacells=8), "GENE0")
+    >>> path = save_checkpoint(random_model(x), f"{tempfile.mkdtemp()}/GENE0.pt")
+    >>> from cell2net_core.data import DEFAULT_COVARIATES
+    >>> swapped = gene_inputs(random_dataset(n_metacells=8), "GENE0", covariates=DEFAULT_COVARIATES[::-1])
+    >>> fingerprint(x, path) == fingerprint(swapped, path), sorted(fingerprint(x, path))
+    (False, ['checkpoint_sha256', 'inputs_sha256'])
     """
-    method = settings.method
-    if meta.get("method", method) != method:
-        return False
-    if method == "captum" and meta.get("n_steps", settings.n_steps) != settings.n_steps:
-        return False
-    made = meta.get("settings", {})
-    if made.get("multiply_by_inputs", settings.multiply_by_inputs) != settings.multiply_by_inputs:
-        return False
-    made_from = meta.get("checkpoint_mtime")
-    return made_from is None or not checkpoint.is_file() or made_from == checkpoint.stat().st_mtime
+    h = hashlib.sha256()
+    names = [inputs.gene, inputs.peaks, inputs.tfs, inputs.covariate_names, inputs.obs_names]
+    h.update(json.dumps(names).encode())
+    for array in (inputs.peak_seq, inputs.peak_acc, inputs.peak_dist, inputs.tf_exp, inputs.covariates):
+        h.update(str(array.shape).encode())
+        h.update(np.ascontiguousarray(array, dtype=np.float32).tobytes())
+    with open(checkpoint, "rb") as fh:
+        ckpt = hashlib.file_digest(fh, "sha256").hexdigest()
+    return {"inputs_sha256": h.hexdigest(), "checkpoint_sha256": ckpt}
+
+
+def _is_fresh(meta: dict, made: dict[str, str], settings: Settings) -> bool:
+    """Stored attributions (their ``meta``) came from these inputs, this checkpoint's content and these settings.
+
+    A tutorial's ``.npy`` (empty ``meta``, no ``.json``) counts as fresh: nothing says how it
+    was made. A ``.json`` without the hashes (an older version of this program) does not.
+    """
+    if not meta:
+        return True
+    made_with = meta.get("settings") if isinstance(meta.get("settings"), dict) else {}
+    return (
+        all(meta.get(k) == v for k, v in made.items())
+        and meta.get("covariates") == list(settings.covariates)
+        and meta.get("method") == settings.method
+        and (settings.method != "captum" or meta.get("n_steps") == settings.n_steps)
+        and made_with.get("multiply_by_inputs", True) == settings.multiply_by_inputs
+    )
 
 
 def _table(attribution: Attribution, mdata: md.MuData, settings: Settings, evidence: Evidence) -> pd.DataFrame:
@@ -137,8 +181,10 @@ def attribute_gene(
 
     Holds the gene's lock while it works, so a second session asking for the same
     gene waits and then loads the stored result instead of computing it again.
-    A stored result is reused unless ``force``, its checkpoint changed since, or it was
-    made by another method (or another number of captum steps, or without multiplying by inputs).
+    A stored result is reused only when its ``<GENE>.json`` records the same inputs (dataset
+    part and covariates, in order; :func:`fingerprint`), the same checkpoint content, method,
+    captum steps and ``multiply_by_inputs``; else (or with ``force``) it is recomputed. The gene
+    name is checked before any file, lock files included, is touched.
 
     Parameters
     ----------
@@ -175,17 +221,22 @@ def attribute_gene(
     'cached'
     """
     start = time.perf_counter()
+    start = time.perf_counter()
+    check_gene_name(gene, folder=store.path)  # before any file is touched, lock files included
     with store.lock(gene):
-        store.remove_temporaries(gene)
         if evidence.peaks:
             _peaks(mdata, gene, checkpoint=Path(model_dir) / f"{gene}.pt", store=store, settings=settings, force=force)
+        inputs = gene_inputs(mdata, gene, covariates=settings.covariates)
         if not force:
-            cached = load_fresh(mdata, gene, model_dir=model_dir, store=store, settings=settings, evidence=evidence)
+            cached = load_fresh(
+                mdata, gene, model_dir=model_dir, store=store, settings=settings, evidence=evidence, inputs=inputs
+            )
             if cached is not None:
                 return cached
         attribution, table, meta = compute_gene(
-            mdata, gene, model_dir=model_dir, settings=settings, evidence=evidence, modules=modules, progress=progress
-        )
+            mdata, gene, model_dir=model_dir, settings=settings, evidence=evidence, inputs=inputs, modules=modules,
+            progress=progress,
+        )  # fmt: skip
         store.save(attribution, table, meta=meta)
     return GeneResult(gene, "computed", table=table, attribution=attribution, seconds=time.perf_counter() - start)
 
@@ -198,10 +249,12 @@ def load_fresh(
     store: ResultStore,
     settings: Settings = Settings(),  # noqa: B008 (frozen, so one shared default is safe)
     evidence: Evidence = NO_EVIDENCE,
+    inputs: GeneInputs | None = None,
 ) -> GeneResult | None:
     """The gene's stored result when fresh (its table re-aggregated with ``settings`` and saved), else ``None``.
 
-    Call it holding ``store.lock(gene)``.
+    Fresh: made from the same inputs and checkpoint content (:func:`fingerprint`) and settings.
+    Call it holding ``store.lock(gene)``; ``inputs`` saves building the gene's inputs again.
 
     Examples
     --------
@@ -213,7 +266,12 @@ def load_fresh(
     """
     start = time.perf_counter()
     meta = store.meta(gene) if store.has(gene) else None
-    if meta is None or not _is_fresh(meta, Path(model_dir) / f"{gene}.pt", settings):
+    if meta is None:
+        return None
+    checkpoint = Path(model_dir) / f"{gene}.pt"
+    inputs = inputs if inputs is not None else gene_inputs(mdata, gene, covariates=settings.covariates)
+    made = fingerprint(inputs, checkpoint) if checkpoint.is_file() else {}
+    if not _is_fresh(meta, made, settings):
         return None
     attribution = _load(store, mdata, gene, meta)
     table = _table(attribution, mdata, settings, evidence)
@@ -228,12 +286,14 @@ def compute_gene(
     model_dir: str | os.PathLike,
     settings: Settings = Settings(),  # noqa: B008 (frozen, so one shared default is safe)
     evidence: Evidence = NO_EVIDENCE,
+    inputs: GeneInputs | None = None,
     modules: ModulePool | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> tuple[Attribution, pd.DataFrame, dict]:
     """Compute one gene's attributions, its table and the ``meta`` recorded in ``<GENE>.json``; writes nothing.
 
     ``modules`` reuses a module per shape (:class:`~cell2net_core.model.ModulePool`); the numbers are the same.
+    ``inputs`` saves building the gene's inputs again.
 
     Examples
     --------
@@ -244,11 +304,11 @@ def compute_gene(
     >>> _ = save_checkpoint(random_model(gene_inputs(mdata, "GENE0")), f"{work}/GENE0.pt")
     >>> attribution, table, meta = compute_gene(mdata, "GENE0", model_dir=work, settings=Settings(device="cpu"))
     >>> attribution.attr.shape[0], sorted(meta)
-    (16, ['checkpoint_mtime', 'covariates', 'seconds', 'settings'])
+    (16, ['checkpoint_sha256', 'covariates', 'dataset', 'inputs_sha256', 'seconds', 'settings'])
     """
     start = time.perf_counter()
     checkpoint = Path(model_dir) / f"{gene}.pt"
-    inputs = gene_inputs(mdata, gene, covariates=settings.covariates)
+    inputs = inputs if inputs is not None else gene_inputs(mdata, gene, covariates=settings.covariates)
     if modules is None:
         module = load_checkpoint(checkpoint, inputs, device=settings.device)
     else:
@@ -265,7 +325,8 @@ def compute_gene(
     table = _table(attribution, mdata, settings, evidence)
     meta = {
         "covariates": list(settings.covariates),
-        "checkpoint_mtime": checkpoint.stat().st_mtime,
+        **fingerprint(inputs, checkpoint),
+        "dataset": getattr(mdata, "_c2n_source", None),
         "seconds": time.perf_counter() - start,
         "settings": settings.to_json(),
     }
@@ -317,6 +378,18 @@ def peak_table(store: ResultStore, mdata: md.MuData, *, groupby: str = "cell_typ
         groups = labels.loc[res.obs_names].to_numpy()
         parts.append(peak_to_gene(res.attr, groups, gene=gene, peaks=res.peaks, groupby=groupby))
     return add_q_values(pd.concat(parts, ignore_index=True)) if parts else None
+
+
+def _failure(gene: str, e: BaseException) -> GeneResult:
+    """A failed gene, its message naming what went wrong (never a traceback)."""
+    if isinstance(e, Cell2NetInputError):
+        return GeneResult(gene, "failed", error=str(e))
+    if isinstance(e, OSError):
+        where = f" {e.filename!r}" if e.filename else ""
+        why = e.strerror or str(e)
+        msg = f"cannot write or read{where}: {why}; check that the folder exists, is writable and has free space."
+        return GeneResult(gene, "failed", error=msg)
+    return GeneResult(gene, "failed", error=f"unexpected {type(e).__name__}: {e} (please report this)")
 
 
 def attribute_genes(
@@ -379,6 +452,8 @@ def attribute_genes(
     """
     group_labels(mdata, settings.groupby)  # a bad grouping column fails before any work
     store = ResultStore(out_dir)
+    if store.path.is_dir():
+        remove_stale_tmp(store.path)  # what a killed run left
     n = len(genes)
 
     def one(i: int, gene: str) -> GeneResult:
@@ -393,8 +468,8 @@ def attribute_genes(
         try:
             return attribute_gene(mdata, gene, model_dir=model_dir, store=store, settings=settings, force=force,
                                   evidence=evidence, progress=step, modules=modules)  # fmt: skip
-        except Cell2NetInputError as e:
-            return GeneResult(gene, "failed", error=str(e))
+        except Exception as e:  # one bad gene never stops the others
+            return _failure(gene, e)
 
     finished = [0]
 
@@ -405,7 +480,11 @@ def attribute_genes(
 
     results = map_in_threads(one, list(genes), threads=threads, done=done, should_stop=should_stop)
     if any(r.status != "failed" for r in results):
-        store.write_consolidated()
+        try:
+            store.write_consolidated()
+        except OSError as e:
+            msg = f"Cannot write {str(store.path / CONSOLIDATED)!r}: {e.strerror or e}; the per-gene files are stored."
+            raise Cell2NetInputError(msg) from e
         table = peak_table(store, mdata, groupby=settings.groupby) if evidence.peaks else None
         if table is not None:
             store.write_peak_table(table)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from .aggregate import RANK_BY
-from .attribution import METHODS
+from .attribution import MAX_N_STEPS, METHODS
 from .data import DEFAULT_COVARIATES
 from .errors import Cell2NetInputError
 
@@ -46,7 +46,7 @@ class Settings:
     >>> Settings(n_steps=0)
     Traceback (most recent call last):
     ...
-    cell2net_core.errors.Cell2NetInputError: n_steps must be at least 1; got 0.
+    cell2net_core.errors.Cell2NetInputError: n_steps must be 1 to 10,000 (Gauss-Legendre steps); got 0.
     """
 
     method: Literal["captum", "exact"] = "captum"
@@ -66,8 +66,8 @@ class Settings:
         if self.rank_by not in RANK_BY:
             msg = f"rank_by {self.rank_by!r} is not one of {RANK_BY}."
             raise Cell2NetInputError(msg)
-        if self.n_steps < 1:
-            msg = f"n_steps must be at least 1; got {self.n_steps}."
+        if not isinstance(self.n_steps, int) or not 1 <= self.n_steps <= MAX_N_STEPS:
+            msg = f"n_steps must be 1 to {MAX_N_STEPS:,} (Gauss-Legendre steps); got {self.n_steps}."
             raise Cell2NetInputError(msg)
         if self.n_tfs is not None and self.n_tfs < 1:
             msg = f"n_tfs must be at least 1 or None (all TFs); got {self.n_tfs}."

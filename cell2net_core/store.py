@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import glob
 import io
 import json
 import os
@@ -37,11 +36,46 @@ from .files import atomic_write
 from .peaks import PeakAttribution
 from .stats import add_q_values
 
-__all__ = ["ResultStore", "atomic_write", "read_network_table", "CONSOLIDATED", "PEAK_TABLE"]
+__all__ = ["ResultStore", "atomic_write", "check_gene_name", "read_network_table", "CONSOLIDATED", "PEAK_TABLE"]
 
 CONSOLIDATED = "tf_to_gene.csv"
 PEAK_TABLE = "peak_to_gene.csv"
 PEAKS = ".peaks"  # <GENE>.peaks.npy / <GENE>.peaks.json: peak attributions, not a gene of their own
+#: Gene names whose files would overwrite the folder's own files (compared case-insensitively).
+RESERVED = frozenset({Path(CONSOLIDATED).stem, Path(PEAK_TABLE).stem, "known_agreement"})
+MAX_NAME_BYTES = 200
+_CONSOLIDATED_LOCK = ".consolidated"  # no gene name starts with a dot
+
+
+def check_gene_name(gene: object, *, folder: str | os.PathLike = ".") -> str:
+    """``gene`` if it can name files in a results folder; else :class:`Cell2NetInputError`.
+
+    Refused: empty names, names starting with a dot, names holding ``/``, ``\\``, NUL or
+    another control character, names over 200 bytes (UTF-8) and reserved names such as
+    ``tf_to_gene`` (whose ``.csv`` would overwrite the consolidated table).
+
+    Examples
+    --------
+    >>> check_gene_name("MS4A1")
+    'MS4A1'
+    >>> check_gene_name("../../escaped", folder="out")
+    Traceback (most recent call last):
+    ...
+    cell2net_core.errors.Cell2NetInputError: gene name '../../escaped' cannot name a file in 'out': ...
+    """
+    why = None
+    if not isinstance(gene, str) or not gene:
+        why = "it is empty or not text"
+    elif gene.startswith(".") or any(c in gene for c in "/\\") or any(ord(c) < 32 or ord(c) == 127 for c in gene):
+        why = "it starts with a dot or holds a slash, a backslash or a control character (NUL, tab, newline, ...)"
+    elif len(gene.encode("utf-8", "surrogatepass")) > MAX_NAME_BYTES:
+        why = f"it is longer than {MAX_NAME_BYTES} bytes"
+    elif gene.casefold() in RESERVED:
+        why = f"{CONSOLIDATED!r} is the folder's consolidated table"
+    if why:
+        msg = f"gene name {gene!r} cannot name a file in {str(folder)!r}: {why}; rename the gene in the dataset."
+        raise Cell2NetInputError(msg)
+    return gene
 
 
 def read_network_table(path: str | os.PathLike) -> pd.DataFrame:
@@ -117,10 +151,7 @@ class ResultStore:
         return f"ResultStore({str(self.path)!r})"
 
     def _file(self, gene: str, suffix: str) -> Path:
-        if not gene or "/" in gene or "\\" in gene or gene.startswith("."):
-            msg = f"gene name {gene!r} cannot be used as a file name in {str(self.path)!r}."
-            raise Cell2NetInputError(msg)
-        return self.path / f"{gene}{suffix}"
+        return self.path / f"{check_gene_name(gene, folder=self.path)}{suffix}"
 
     def genes(self) -> list[str]:
         """Genes with results: per-gene CSV or NPY files and every gene of ``tf_to_gene.csv``."""
@@ -142,10 +173,18 @@ class ResultStore:
         if not path.is_file():
             return {}
         try:
-            return json.loads(path.read_text())
+            info = json.loads(path.read_text())
         except (OSError, ValueError) as e:
             msg = f"Cannot read {str(path)!r} as JSON: {e}; delete it to recompute gene {gene!r}."
             raise Cell2NetInputError(msg) from e
+        lists = ("tfs", "obs_names", "covariates")
+        if not isinstance(info, dict) or any(not isinstance(info.get(k, []), list) for k in lists):
+            msg = (
+                f"{str(path)!r} holds {type(info).__name__} {str(info)[:60]!r}; expected an object with lists "
+                f"{', '.join(lists)} (what this program writes): delete it to recompute gene {gene!r}."
+            )
+            raise Cell2NetInputError(msg)
+        return info
 
     def save(self, attribution: Attribution, table: pd.DataFrame, *, meta: dict[str, Any] | None = None) -> None:
         """Store one gene: ``.npy``, ``.json`` then ``.csv``, each atomically."""
@@ -163,15 +202,6 @@ class ResultStore:
         atomic_write(self._file(info["gene"], ".npy"), buf.getvalue())
         atomic_write(self._file(info["gene"], ".json"), json.dumps(info))
         self.save_table(info["gene"], table)
-
-    def remove_temporaries(self, gene: str) -> list[Path]:
-        """Delete temporary files a killed writer left for ``gene`` (hold its lock); returns them."""
-        self._file(gene, ".npy")  # checks the name before anything is deleted
-        name = glob.escape(gene)
-        stale = [p for suffix in (".npy", ".json", ".csv") for p in self.path.glob(f".{name}{suffix}.*.tmp")]
-        for p in stale:
-            p.unlink(missing_ok=True)
-        return stale
 
     def save_table(self, gene: str, table: pd.DataFrame) -> None:
         """Write ``<GENE>.csv`` (tutorial layout, no index), atomically."""
@@ -320,33 +350,47 @@ class ResultStore:
         if not csvs:
             msg = f"Results folder {str(self.path)!r} holds no {CONSOLIDATED} and no <GENE>.csv file."
             raise Cell2NetInputError(msg)
-        return self._concat(csvs)
+        return self._concat(csvs).reset_index(drop=True)
 
     def _concat(self, csvs: list[Path]) -> pd.DataFrame:
+        """Per-gene CSVs, after the rows of ``tf_to_gene.csv`` whose gene has no CSV (a tutorial's, kept)."""
         tables = [read_network_table(p) for p in csvs]
+        consolidated = self.path / CONSOLIDATED
+        if consolidated.is_file():
+            old = read_network_table(consolidated)
+            kept = old[~old["gene"].isin({p.stem for p in csvs})]
+            if len(kept):
+                tables.insert(0, kept)
         groups = {group_column(t) for t in tables}
         if len(groups) > 1:
-            msg = f"Per-gene tables in {str(self.path)!r} use different grouping columns {sorted(map(str, groups))}."
+            msg = (
+                f"Tables in {str(self.path)!r} use different grouping columns {sorted(map(str, groups))} "
+                f"({CONSOLIDATED} keeps genes that have no <GENE>.csv); attribute with the same --groupby, "
+                "or into another results folder."
+            )
             raise Cell2NetInputError(msg)
-        return add_q_values(pd.concat(tables, ignore_index=True))
+        return add_q_values(pd.concat(tables))
 
     def write_consolidated(self) -> Path:
-        """Rewrite ``tf_to_gene.csv`` from the per-gene CSVs (index as the tutorial writes it)."""
-        with self.lock(CONSOLIDATED):
-            self.remove_temporaries(Path(CONSOLIDATED).stem)
+        """Rewrite ``tf_to_gene.csv`` from the per-gene CSVs (index as the tutorial writes it), q over all rows.
+
+        Rows of genes that have no ``<GENE>.csv`` (a tutorial's table) are kept, first.
+        """
+        with self.lock(_CONSOLIDATED_LOCK):
             csvs = self._gene_csvs()
             if not csvs:
                 msg = f"Results folder {str(self.path)!r} holds no <GENE>.csv to consolidate."
                 raise Cell2NetInputError(msg)
-            table = add_q_values(pd.concat(read_network_table(p) for p in csvs))
-            return atomic_write(self.path / CONSOLIDATED, table.to_csv())
+            return atomic_write(self.path / CONSOLIDATED, self._concat(csvs).to_csv())
 
     @contextlib.contextmanager
     def lock(self, name: str) -> Iterator[None]:
-        """Hold an exclusive lock on ``name`` (a gene) across processes and threads."""
+        """Hold an exclusive lock on ``name`` (a gene, checked as a file name) across processes and threads."""
+        if name != _CONSOLIDATED_LOCK:
+            check_gene_name(name, folder=self.path)
         locks = self.path / ".locks"
         locks.mkdir(parents=True, exist_ok=True)
-        with open(locks / f"{name}.lock", "w") as fh:
+        with open(locks / f"{name}.lock", "a") as fh:  # never truncates
             fcntl.flock(fh, fcntl.LOCK_EX)
             try:
                 yield

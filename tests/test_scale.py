@@ -104,7 +104,8 @@ def test_kill_9_then_the_same_command_resumes_to_the_same_files(many, tmp_path, 
     assert cli.main(_argv(many, tmp_path / "whole")) == 0
     argv = _argv(many, tmp_path / "killed", "--threads", "1")
     _kill_half_way(argv, tmp_path / "killed")
-    (tmp_path / "killed" / ".GENE5.npy.left.tmp").write_bytes(b"half a file")  # as a write cut short leaves it
+    left = tmp_path / "killed" / ".GENE5.npy.999999999.0123456789abcdef.tmp"  # a write cut short, its process gone
+    left.write_bytes(b"half a file")
     capsys.readouterr()
     assert cli.main(argv) == 0
     err = capsys.readouterr().err
@@ -135,7 +136,7 @@ def test_ray_on_a_local_2_worker_cluster_writes_the_local_files_and_resumes(many
     out.mkdir()
     for name in ("GENE0.npy", "GENE0.json", "GENE0.csv", "GENE3.npy", "GENE3.json", "GENE3.csv"):
         (out / name).write_bytes((local_run / name).read_bytes())
-    (out / ".GENE4.npy.left.tmp").write_bytes(b"half a file")
+    (out / ".GENE4.npy.999999999.0123456789abcdef.tmp").write_bytes(b"half a file")
     capsys.readouterr()
     argv = _argv({**many, "models": models}, out, "--genes", ",".join([*GENES, "GENE6"]))
     assert cli.main([*argv, "--backend", "ray", "--workers", "2"]) == 1

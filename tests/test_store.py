@@ -135,7 +135,7 @@ def test_bad_results_files_are_named(tmp_path):
         store.ResultStore(tmp_path).table()
     with pytest.raises(Cell2NetInputError, match="does not exist"):
         store.ResultStore(tmp_path / "none").table()
-    with pytest.raises(Cell2NetInputError, match="file name"):
+    with pytest.raises(Cell2NetInputError, match="cannot name a file"):
         store.ResultStore(tmp_path).has("../etc")
 
 

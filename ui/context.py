@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cell2net_core.errors import Cell2NetInputError
+from cell2net_core.roots import data_roots, inside_roots
 
 if TYPE_CHECKING:
     import mudata as md
@@ -60,6 +61,33 @@ def start_paths(argv: Sequence[str], environ: Mapping[str, str]) -> Paths:
         parser.add_argument(f"--{name}", default=None)
     args, _ = parser.parse_known_args(list(argv))
     return Paths(**{k: getattr(args, k) or environ.get(v, "") for k, v in ENV.items()})
+
+
+def start_roots(argv: Sequence[str], environ: Mapping[str, str]) -> tuple[Path, ...]:
+    """Data roots from ``streamlit run app.py -- --data-root DIR ...`` (repeatable), else ``CELL2NET_DATA_ROOTS``.
+
+    Examples
+    --------
+    >>> start_roots(["--data-root", "/srv/a", "--data-root", "/srv/b"], {})
+    (PosixPath('/srv/a'), PosixPath('/srv/b'))
+    >>> start_roots([], {"CELL2NET_DATA_ROOTS": "/srv/lab"})
+    (PosixPath('/srv/lab'),)
+    """
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("--data-root", action="append", default=None)
+    args, _ = parser.parse_known_args(list(argv))
+    return data_roots(args.data_root, environ=environ)
+
+
+def _allowed(path: str, what: str, roots: Sequence[Path], problems: list[str]) -> str:
+    """``path`` resolved when it lies inside the roots (or no root is set); else ``""`` and a message."""
+    if not path or not roots:
+        return path
+    try:
+        return str(inside_roots(path, roots, what=what))
+    except Cell2NetInputError as e:
+        problems.append(str(e))
+        return ""
 
 
 @dataclass
@@ -118,7 +146,9 @@ def check_dir(path: str, what: str, problems: list[str], *, create: bool = False
     return p
 
 
-def build_context(paths: Paths, *, label: str, open_dataset: Callable[[str], md.MuData]) -> Context:
+def build_context(
+    paths: Paths, *, label: str, open_dataset: Callable[[str], md.MuData], roots: Sequence[Path] = ()
+) -> Context:
     """Check and open what ``paths`` name; every failure becomes a message in ``problems``.
 
     Parameters
@@ -130,6 +160,9 @@ def build_context(paths: Paths, *, label: str, open_dataset: Callable[[str], md.
     open_dataset
         Opens and validates the dataset file (the app passes its cached opener); raises
         :class:`~cell2net_core.errors.Cell2NetInputError` for a missing or bad file.
+    roots
+        Data roots (:func:`start_roots`): when set, a path outside them is refused before it is
+        looked at, with a message that reads the same whether it exists or not.
 
     Returns
     -------
@@ -137,6 +170,12 @@ def build_context(paths: Paths, *, label: str, open_dataset: Callable[[str], md.
     folder is created when a dataset is given (attributions are written there).
     """
     ctx = Context(label=label)
+    given = paths.any()
+    paths = Paths(
+        mdata=_allowed(paths.mdata, "dataset", roots, ctx.problems),
+        models=_allowed(paths.models, "model folder", roots, ctx.problems),
+        results=_allowed(paths.results, "results folder", roots, ctx.problems),
+    )  # outside the roots: nothing is looked at, opened or created
     ctx.models = check_dir(paths.models, "model folder", ctx.problems)
     ctx.results = check_dir(paths.results, "results folder", ctx.problems, create=bool(paths.mdata))
     if paths.mdata:
@@ -145,7 +184,7 @@ def build_context(paths: Paths, *, label: str, open_dataset: Callable[[str], md.
             ctx.mdata_path = Path(paths.mdata).expanduser().resolve()
         except Cell2NetInputError as e:
             ctx.problems.append(str(e))
-    if not paths.any():
+    if not given:
         ctx.problems.append(NO_DATA)
     return ctx
 

@@ -14,7 +14,7 @@ import streamlit as st
 from cell2net_core import data, model
 from cell2net_core.errors import Cell2NetInputError
 from ui import cache, state
-from ui.context import DEMO_LABEL, FILES_LABEL, Context, Paths, build_context, failed, start_paths
+from ui.context import DEMO_LABEL, FILES_LABEL, Context, Paths, build_context, failed, start_paths, start_roots
 
 DEMO, PATHS = "demo", "paths"
 
@@ -83,7 +83,10 @@ def _typed_context() -> Context:
     st.sidebar.text_input("Results folder", key=state.RESULTS_PATH, placeholder="/data/pbmc/results")
     keys = (state.MDATA_PATH, state.MODELS_PATH, state.RESULTS_PATH)
     paths = Paths(*(st.session_state[k].strip() for k in keys))
-    return build_context(paths, label=FILES_LABEL, open_dataset=cache.open_dataset)
+    roots = start_roots(sys.argv[1:], os.environ)
+    if roots:
+        st.sidebar.caption(f"This server reads and writes only inside: {', '.join(map(str, roots))}.")
+    return build_context(paths, label=FILES_LABEL, open_dataset=cache.open_dataset, roots=roots)
 
 
 def _demo_context() -> Context:
