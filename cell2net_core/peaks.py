@@ -26,7 +26,7 @@ from torch import nn
 from .attribution import run_batched
 from .data import GeneInputs
 from .errors import Cell2NetInputError
-from .model import PeaksTF2GeneExpressionPoisson, resolve_device, to_tensors
+from .model import PeaksTF2GeneExpressionPoisson, full_precision, resolve_device, to_tensors
 from .stats import N_BOOT, SEED, add_q_values, mean_evidence
 
 __all__ = ["PEAK_COLUMNS", "PeakAttribution", "peak_attr", "peak_to_gene"]
@@ -147,8 +147,9 @@ def peak_attr(
     dev = resolve_device(device)
     module = module.to(dev)
     t = to_tensors(inputs, dev)
-    head = _PeakHead(module, module.seq_encoder(t["peak_seq"].unsqueeze(0)))
-    offset = _offset(module, t)
+    with full_precision():  # cuDNN's default TF32 convolutions would move the numbers on a GPU
+        head = _PeakHead(module, module.seq_encoder(t["peak_seq"].unsqueeze(0)))
+        offset = _offset(module, t)
     if batch_size is None:
         batch_size = max(1, _PATH_VALUES // (n_steps * module.n_peaks * len(head.w_acc)))
     ig = IntegratedGradients(head)
@@ -158,7 +159,7 @@ def peak_attr(
         attr = ig.attribute(x, baselines=torch.zeros_like(x), additional_forward_args=(offset[sl],), n_steps=n_steps)
         return attr.detach()
 
-    with torch.enable_grad():
+    with torch.enable_grad(), full_precision():
         attr = run_batched(batch, len(offset), batch_size=batch_size, progress=progress)
     delta = head.values(t["peak_acc"], offset) - head.values(torch.zeros_like(t["peak_acc"]), offset)
     gap = attr.double().sum(1) - delta.double()

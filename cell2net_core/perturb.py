@@ -33,7 +33,7 @@ from torch import nn
 from .attribution import run_batched
 from .data import DEFAULT_COVARIATES, all_tfs, gene_inputs, gene_tfs, genes_with_models, group_labels
 from .errors import Cell2NetInputError
-from .model import load_checkpoint, peak_embedding, resolve_device, to_tensors
+from .model import full_precision, load_checkpoint, peak_embedding, resolve_device, to_tensors
 
 __all__ = ["MODES", "Perturbation", "check_tfs", "perturb", "perturbable_tfs", "reachable_genes"]
 
@@ -416,12 +416,13 @@ def perturb(
     tfs = check_tfs(tfs, all_tfs(mdata), perturbable_tfs(mdata, model_dir))
     labels = group_labels(mdata, groupby)
     keep = _kept(labels, groups, groupby)
-    run, failed = _build(mdata, chosen, model_dir, keep, labels, covariates=covariates,
-                         device=resolve_device(device), batch_size=batch_size)  # fmt: skip
     rows = []
-    for tf in tfs:
-        if tf in run.tf_exp:  # else every gene listing it failed or was left out: nothing moves
-            rows += _simulate(run, tf, mode=mode, factor=float(factor), rounds=rounds)
+    with full_precision():  # TF32 convolutions and products would move the numbers on a GPU
+        run, failed = _build(mdata, chosen, model_dir, keep, labels, covariates=covariates,
+                             device=resolve_device(device), batch_size=batch_size)  # fmt: skip
+        for tf in tfs:
+            if tf in run.tf_exp:  # else every gene listing it failed or was left out: nothing moves
+                rows += _simulate(run, tf, mode=mode, factor=float(factor), rounds=rounds)
     columns = ["tf", "gene", "group", "mean_before", "mean_after", "log2fc", "round", "direct", "changed_inputs",
                "n_metacells", "beyond_training_max"]  # fmt: skip
     table = pd.DataFrame(rows, columns=columns).rename(columns={"group": groupby})

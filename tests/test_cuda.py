@@ -12,9 +12,11 @@ import pytest
 import torch
 
 from cell2net_core.attribution import tf_attr
-from cell2net_core.data import GeneInputs, one_hot
-from cell2net_core.model import full_precision, predict
-from cell2net_core.testing import random_model
+from cell2net_core.data import GeneInputs, gene_inputs, gene_tfs, one_hot
+from cell2net_core.model import full_precision, predict, save_checkpoint
+from cell2net_core.peaks import peak_attr
+from cell2net_core.perturb import perturb
+from cell2net_core.testing import random_dataset, random_model
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU on this machine")
 
@@ -58,3 +60,21 @@ def test_predictions_match_and_flags_are_restored(gene):
     assert (torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32) == before
     with full_precision():
         assert not torch.backends.cudnn.allow_tf32
+
+
+def test_peak_attributions_match(gene):
+    inputs, module = gene
+    cpu = peak_attr(module.to("cpu"), inputs, n_steps=50, device="cpu").attr
+    cuda = peak_attr(module.to("cuda"), inputs, n_steps=50, device="cuda").attr
+    assert float(np.abs(cuda - cpu).max()) / float(np.abs(cpu).max()) < 1e-5
+
+
+def test_perturbation_matches(tmp_path):
+    mdata = random_dataset(n_metacells=200, n_genes=3, n_peaks=12, n_tfs=20, seed=4)
+    for i, g in enumerate(["GENE0", "GENE1", "GENE2"]):
+        save_checkpoint(random_model(gene_inputs(mdata, g), seed=i), tmp_path / f"{g}.pt")
+    tf = gene_tfs(mdata, "GENE0")[0]
+    cpu = perturb(mdata, tmp_path, tfs=tf, device="cpu").table
+    cuda = perturb(mdata, tmp_path, tfs=tf, device="cuda").table
+    np.testing.assert_allclose(cuda["mean_after"], cpu["mean_after"], rtol=1e-5)
+    np.testing.assert_allclose(cuda["log2fc"], cpu["log2fc"], atol=1e-5)
