@@ -130,15 +130,15 @@ def _group_table(
     for k, key in enumerate(keys):
         rows = attr[order[bounds[k] : bounds[k + 1]]].astype(np.float64)
         mean = rows.mean(axis=0)
-        values = {"mean_attr": mean, "std_attr": rows.std(axis=0)}
-        if rng is not None:
-            values |= {c: np.asarray(v) for c, v in mean_evidence(rows, n_boot=n_boot, rng=rng).items()}
-        pick = slice(None)
+        pick = np.arange(len(mean))
         if n_tfs is not None:
             pick = np.argsort(-(mean if rank_by == "mean" else np.abs(mean)), kind="stable")[:n_tfs]
+        values = {"mean_attr": mean[pick], "std_attr": rows.std(axis=0)[pick]}
+        if rng is not None:  # only the kept TFs: each column's numbers do not depend on the others
+            values |= {c: np.asarray(v) for c, v in mean_evidence(rows[:, pick], n_boot=n_boot, rng=rng).items()}
         cols["tf"].append(tf_names[pick])
         for c, v in values.items():
-            cols.setdefault(c, []).append(v[pick])
+            cols.setdefault(c, []).append(v)
         cols["n_metacells"].append(np.full(len(cols["tf"][-1]), len(rows), dtype=np.int64))
         cols["key"].append(np.full(len(cols["tf"][-1]), key, dtype=object))
     table = {"tf": np.concatenate(cols.pop("tf")), "gene": gene}
