@@ -5,7 +5,7 @@ import streamlit as st
 
 from cell2net_core.explore import export, network
 from ui import source, state
-from ui.widgets import clamp_state, export_buttons, guard, network_table
+from ui.widgets import clamp_state, export_buttons, fit_filter, guard, network_table
 
 ctx = source.current()
 st.title("TF -> gene table")
@@ -41,10 +41,11 @@ with st.expander("Filters", expanded=True):
     c7, c8 = st.columns(2)
     sort_by = c7.selectbox("Sort by", list(table.columns), key=state.TAB_SORT)
     ascending = c8.toggle("Ascending", key=state.TAB_ASCENDING)
+    fitted = fit_filter(ctx, table, only_key=state.TAB_FIT_ONLY, min_r_key=state.TAB_MIN_R)
 
 with guard():
     shown = network.filter_edges(
-        table, cell_types=groups or None, genes=genes or None, tfs=tfs or None, sign=sign,
+        fitted, cell_types=groups or None, genes=genes or None, tfs=tfs or None, sign=sign,
         mean_range=None if mean_range == (mean_lo, mean_hi) else mean_range,
         std_range=None if std_range == (std_lo, std_hi) else std_range,
     )

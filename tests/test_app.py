@@ -7,6 +7,7 @@ import json
 import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
@@ -14,7 +15,7 @@ from streamlit.testing.v1 import AppTest
 
 from cell2net_core import attribution, data, pipeline
 from cell2net_core.aggregate import RANK_BY
-from cell2net_core.explore import network
+from cell2net_core.explore import network, quality
 from cell2net_core.settings import Settings
 from cell2net_core.testing import random_table
 from ui import state
@@ -256,6 +257,32 @@ def test_dot_plot_sizes_by_expression_and_clusters(monkeypatch, tiny, results):
     at.toggle(key=state.DOT_SCALED).set_value(True).run()
     fig = json.loads(at.get("plotly_chart")[0].proto.spec)
     assert max(abs(v) for v in fig["data"][0]["marker"]["color"]) == pytest.approx(1.0)
+
+
+def test_model_fit_beside_genes_filter_and_worst(monkeypatch, tiny, results):
+    fits = quality.model_quality(tiny["models"], mdata=data.read_dataset(tiny["mdata"]))
+    r = dict(zip(fits["gene"], fits["pearson_r"], strict=True))
+    assert all(np.isfinite(list(r.values())))  # the tiny models' fits are computed on the dataset
+    at = app(monkeypatch, mdata=tiny["mdata"], models=tiny["models"], results=results)
+    no_exception(at)
+    assert "Models that fit worst" in texts(at.subheader)
+    worst = at.dataframe[0].value
+    assert worst["gene"].tolist() == sorted(r, key=r.get) and "Known for 2 of 2 checkpoints" in texts(at.caption)
+    at.switch_page(PAGE["attribution"]).run()
+    at.multiselect(key=state.GENES).set_value(["GENE0"]).run()
+    assert quality.describe_quality(fits, "GENE0") in texts(at.caption) + texts(at.warning)
+    at.switch_page(PAGE["table"]).run()
+    at.toggle(key=state.TAB_FIT_ONLY).set_value(True).run()
+    at.number_input(key=state.TAB_MIN_R).set_value(round((r["GENE0"] + r["GENE1"]) / 2, 4)).run()
+    no_exception(at)
+    better = max(r, key=r.get)
+    assert set(at.dataframe[0].value["gene"]) == {better}
+    assert "1 of 2 genes kept" in texts(at.caption)
+    at.switch_page(PAGE["network"]).run()
+    assert at.toggle(key=state.NET_FIT_ONLY).value is False
+    # without a model folder no fit is known: no filter is offered, the overview lists none
+    at = app(monkeypatch, results=results, page="table")
+    assert not [t for t in at.toggle if t.key == state.TAB_FIT_ONLY]
 
 
 def test_results_folder_alone_is_enough_to_browse(monkeypatch, results, tmp_path):

@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from cell2net_core.errors import Cell2NetInputError
-from cell2net_core.explore import export, figures
+from cell2net_core.explore import export, figures, quality
 from ui import cache, state
 from ui.context import Context
 
@@ -52,6 +52,24 @@ def network_table(ctx: Context) -> pd.DataFrame:
             st.page_link(PAGES["attribution"], label="Go to Gene attribution", icon=":material/arrow_forward:")
             st.stop()
         return cache.network_table(ctx.results)
+
+
+def fit_filter(ctx: Context, table: pd.DataFrame, *, only_key: str, min_r_key: str) -> pd.DataFrame:
+    """A "genes whose model fits" filter, offered only when some gene's fit is known; returns the kept rows."""
+    with guard(stop=False):
+        fits = cache.model_quality(ctx.models, mdata_path=ctx.mdata_path)
+        if not fits["pearson_r"].notna().any():
+            return table
+        c1, c2 = st.columns([2, 1], vertical_alignment="bottom")
+        only = c1.toggle("Only genes whose model fits: Pearson r (predicted vs observed, log1p) at least", key=only_key,
+                         help="Attributions of a model that predicts nothing are noise. Genes of unknown fit "
+                              "are left out too while this is on.")
+        min_r = c2.number_input("Pearson r at least", -1.0, 1.0, step=0.05, key=min_r_key, disabled=not only,
+                                label_visibility="collapsed")
+        if only:
+            table, line = quality.filter_by_quality(table, fits, min_r=float(min_r))
+            st.caption(line)
+    return table
 
 
 def clamp_state(key: str, low: float, high: float) -> None:
