@@ -44,10 +44,16 @@ def status(gene: str) -> str:
 
 if cached and state.GENES not in st.session_state:
     st.session_state[state.GENES] = sorted(cached)[:1]
+# The browser keeps a chip's label from when it was picked; when a gene's status changed (e.g. it was just
+# attributed), setting the value again makes Streamlit send the chips with their new labels.
+drawn = st.session_state.get(state.GENE_LABELS, {})
+if any(drawn.get(g, status(g)) != status(g) for g in st.session_state.get(state.GENES, [])):
+    st.session_state[state.GENES] = [g for g in st.session_state[state.GENES] if g in options]
 genes = st.multiselect(
     "Genes (type to search)", options, key=state.GENES, format_func=status,
     placeholder="e.g. MS4A1 (type to search)",
 )
+st.session_state[state.GENE_LABELS] = {g: status(g) for g in genes}
 
 with st.expander("Settings", expanded=False):
     c1, c2, c3, c4, c5 = st.columns(5)

@@ -95,6 +95,7 @@ def test_attribute_gene_in_background_and_show_charts(monkeypatch, tiny, tmp_pat
     at.run()
     no_exception(at)
     assert "Attributed GENE0" in texts(at.success)
+    assert at.session_state[state.GENE_LABELS] == {"GENE0": "GENE0 (cached)", "GENE2": "GENE2 (no model)"}
     assert (tmp_path / "GENE0.npy").is_file() and (tmp_path / "tf_to_gene.csv").is_file()
     charts = at.get("plotly_chart")
     assert len(charts) == 2  # bars and heatmap of GENE0

@@ -20,6 +20,7 @@ IMAGE_FMT = "image_fmt"  # widget (sidebar): "png" or "svg" for the charts' came
 
 # gene attribution page
 GENES = "attr_genes"  # widget: selected genes
+GENE_LABELS = "attr_gene_labels"  # the selected genes' picker labels as last drawn (to refresh stale chips)
 GROUPBY = "attr_groupby"  # widget: grouping column
 METHOD = "attr_method"  # widget: "captum" or "exact"
 N_STEPS = "attr_n_steps"  # widget
