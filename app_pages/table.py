@@ -4,7 +4,7 @@ import numpy as np
 import streamlit as st
 
 from cell2net_core.explore import export, network
-from ui import source, state
+from ui import cache, source, state
 from ui.widgets import clamp_state, export_buttons, fit_filter, guard, network_table
 
 ctx = source.current()
@@ -64,3 +64,23 @@ st.download_button(
 st.subheader("Export as a network")
 stem = export.file_stem("table", groups=groups, genes=genes, tfs=tfs, sign=sign)
 export_buttons(shown, page="table", name=stem)
+
+
+st.subheader("Every TF of one gene, from its per-metacell attributions")
+attributed = cache.attributed_genes(ctx.results)
+if ctx.mdata is None or group not in ctx.mdata.obs.columns or not attributed:
+    st.caption("The table above holds only each group's top TFs. Every TF's group mean needs a stored "
+               f"<GENE>.npy and the dataset (with its {group!r} column): "
+               + ("no gene has a .npy here." if not attributed else "load the dataset in the sidebar."))
+    st.stop()
+gene = st.selectbox(f"Gene ({len(attributed):,} with a stored .npy)", attributed, key=state.TAB_EVERY_TF_GENE)
+with guard():
+    every = network.with_rank(cache.gene_table(ctx.results, gene, mdata_path=ctx.mdata_path, groupby=group,
+                                               n_tfs=None, rank_by="mean"))
+st.caption(f"From {gene}.npy: every one of the gene's {every['tf'].nunique():,} TFs, its mean and std of the "
+           f"Integrated-Gradients attribution over all metacells of each {group} (n_metacells), not only the top "
+           f"TFs stored in the table above; {len(every):,} rows, rank 1 = largest mean in its group.")
+st.dataframe(every, hide_index=True, height=360)
+st.download_button(f"Download {gene}'s {len(every):,} rows (CSV)", every.to_csv(index=False),
+                   file_name=f"{gene}_every_tf_by_{group}.csv", mime="text/csv", key=state.TAB_EVERY_TF_CSV,
+                   icon=":material/download:")

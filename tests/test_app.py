@@ -13,7 +13,7 @@ import pytest
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
-from cell2net_core import attribution, data, pipeline
+from cell2net_core import ResultStore, attribution, data, pipeline, regroup
 from cell2net_core.aggregate import RANK_BY
 from cell2net_core.explore import network, quality
 from cell2net_core.settings import Settings
@@ -221,6 +221,23 @@ def test_table_filters_sort_and_download(monkeypatch, tiny, results, downloads):
     at.multiselect(key=state.TAB_TFS).set_value(["TF0"]).run()
     at.radio(key=state.TAB_SIGN).set_value("negative").run()
     no_exception(at)
+
+
+def test_table_shows_every_tf_of_a_gene_from_its_npy(monkeypatch, tiny, results, downloads):
+    at = app(monkeypatch, results=results, page="table")
+    assert "load the dataset" in texts(at.caption)  # a table alone: only the top TFs
+    at = app(monkeypatch, mdata=tiny["mdata"], results=results, page="table")
+    at.selectbox(key=state.TAB_EVERY_TF_GENE).set_value("GENE1").run()
+    no_exception(at)
+    mdata = data.read_dataset(tiny["mdata"])
+    store = ResultStore(results)
+    want = regroup(store.load("GENE1"), mdata, groupby="cell_type_v2", n_tfs=None)
+    every = at.dataframe[-1].value
+    assert every["tf"].nunique() == len(data.gene_tfs(mdata, "GENE1")) and len(every) == len(want)
+    merged = every.merge(want, on=["tf", "cell_type_v2"], suffixes=("", "_want"))
+    assert len(merged) == len(want) and np.allclose(merged["mean_attr"], merged["mean_attr_want"])
+    assert "every one of the gene's" in texts(at.caption)
+    assert pd.read_csv(io.BytesIO(dict(downloads)["GENE1_every_tf_by_cell_type_v2.csv"])).shape[0] == len(want)
 
 
 def test_compare_page(monkeypatch, tiny, results):

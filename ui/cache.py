@@ -65,6 +65,12 @@ def result_genes(results: str | os.PathLike) -> list[str]:
     return _genes(str(folder.resolve()), folder_signature(folder))
 
 
+def attributed_genes(results: str | os.PathLike) -> list[str]:
+    """Genes with stored per-metacell attributions (``<GENE>.npy``) in a results folder."""
+    folder = Path(results).expanduser()
+    return [name[:-4] for name, _ in folder_signature(folder) if name.endswith(".npy")]
+
+
 @st.cache_data(max_entries=4, show_spinner="Reading the TF -> gene table...")
 def _table(path: str, signature: tuple) -> pd.DataFrame:
     table = ResultStore(path).table()

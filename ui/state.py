@@ -62,6 +62,8 @@ TAB_ASCENDING = "tab_ascending"
 TAB_FIT_ONLY = "tab_fit_only"  # widget: only genes whose model fits (known Pearson r >= TAB_MIN_R)
 TAB_MIN_R = "tab_min_r"  # widget: smallest model Pearson r kept
 TABLE_DOWNLOAD_CSV = "table_download_csv"  # download button of the filtered rows
+TAB_EVERY_TF_GENE = "tab_every_tf_gene"  # widget: gene whose every TF's group mean is shown (from <GENE>.npy)
+TAB_EVERY_TF_CSV = "tab_every_tf_csv"  # download button of that gene's every-TF table
 
 # compare page
 CMP_A = "cmp_a"
