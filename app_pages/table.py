@@ -5,7 +5,7 @@ import streamlit as st
 
 from cell2net_core.explore import export, network
 from ui import cache, source, state
-from ui.widgets import clamp_state, export_buttons, fit_filter, guard, network_table
+from ui.widgets import clamp_state, csv_payload, export_buttons, fit_filter, guard, network_table
 
 ctx = source.current()
 st.title("TF -> gene table")
@@ -58,7 +58,7 @@ if shown.empty:
     st.stop()
 st.dataframe(shown, hide_index=True, height=480)
 st.download_button(
-    f"Download these {len(shown):,} rows (CSV)", shown.to_csv(index=False), file_name="tf_to_gene_filtered.csv",
+    f"Download these {len(shown):,} rows (CSV)", csv_payload(shown), file_name="tf_to_gene_filtered.csv",
     mime="text/csv", key=state.TABLE_DOWNLOAD_CSV, icon=":material/download:",
 )
 st.subheader("Export as a network")

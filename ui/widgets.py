@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Iterator
 
 import pandas as pd
@@ -21,6 +22,7 @@ PAGES = {
     "compare": "app_pages/compare.py",
     "dotplot": "app_pages/dotplot.py",
 }
+LAZY_ROWS = 20_000  # downloads of more rows are generated on click, not on every rerun
 _FORMAT_LABELS = {
     "csv": "Edge list (CSV)",
     "tsv": "Edge list (TSV)",
@@ -72,6 +74,13 @@ def fit_filter(ctx: Context, table: pd.DataFrame, *, only_key: str, min_r_key: s
     return table
 
 
+def csv_payload(table: pd.DataFrame) -> str | functools.partial:
+    """``table`` as CSV text for a download button; a callable run on click above :data:`LAZY_ROWS` rows."""
+    if len(table) > LAZY_ROWS:
+        return functools.partial(table.to_csv, index=False)
+    return table.to_csv(index=False)
+
+
 def clamp_state(key: str, low: float, high: float) -> None:
     """Keep a slider's stored value inside ``[low, high]`` after the data changed under it."""
     value = st.session_state.get(key)
@@ -102,8 +111,11 @@ def export_buttons(edges: pd.DataFrame, *, page: str, name: str,
     fmt = left.selectbox(
         "Export format", list(export.FORMATS), key=state.export_key(page), format_func=_FORMAT_LABELS.get
     )
-    with guard():
-        payload = export.export_network(edges, fmt, positions=positions)
+    if len(edges) > LAZY_ROWS:  # built when clicked, so a large table does not slow every rerun
+        payload = functools.partial(export.export_network, edges, fmt, positions=positions)
+    else:
+        with guard():
+            payload = export.export_network(edges, fmt, positions=positions)
     n_edges = len(edges[["tf", "gene"]].drop_duplicates())
     right.download_button(
         f"Download {n_edges:,} edges ({len(edges):,} rows)", payload, file_name=f"{name}.{fmt}",
