@@ -27,6 +27,8 @@ with c2:
                  icon=":material/table:")
     st.page_link(PAGES["compare"], label="Compare groups: TFs that differ between cell types",
                  icon=":material/compare_arrows:")
+    st.page_link(PAGES["dotplot"], label="TF dot plot: TF x cell type, click a TF for its targets",
+                 icon=":material/scatter_plot:")
 st.markdown(
     "**Your own data:** choose *My files* in the sidebar, or start the app with "
     "`streamlit run app.py -- --mdata mdata.h5mu --models model/ --results results/`. "
