@@ -4,12 +4,13 @@ import streamlit as st
 
 from cell2net_core import attribution, data
 from cell2net_core.aggregate import RANK_BY
-from cell2net_core.explore import figures, network
+from cell2net_core.explore import figures, network, quality
 from cell2net_core.settings import Settings
 from ui import cache, jobs, source, state
 from ui.widgets import chart, guard
 
 MAX_SHOWN = 8
+LOW_FIT = 0.3  # Pearson r below which a gene's model is flagged
 
 
 def gene_tables(full, *, n_tfs: int, rank_by: str):
@@ -43,10 +44,16 @@ def status(gene: str) -> str:
 
 if cached and state.GENES not in st.session_state:
     st.session_state[state.GENES] = sorted(cached)[:1]
+# The browser keeps a chip's label from when it was picked; when a gene's status changed (e.g. it was just
+# attributed), setting the value again makes Streamlit send the chips with their new labels.
+drawn = st.session_state.get(state.GENE_LABELS, {})
+if any(drawn.get(g, status(g)) != status(g) for g in st.session_state.get(state.GENES, [])):
+    st.session_state[state.GENES] = [g for g in st.session_state[state.GENES] if g in options]
 genes = st.multiselect(
     "Genes (type to search)", options, key=state.GENES, format_func=status,
     placeholder="e.g. MS4A1 (type to search)",
 )
+st.session_state[state.GENE_LABELS] = {g: status(g) for g in genes}
 
 with st.expander("Settings", expanded=False):
     c1, c2, c3, c4, c5 = st.columns(5)
@@ -118,8 +125,24 @@ grouped = c1.radio("Bar layout", ["panels", "grouped"], horizontal=True, key=sta
 own_axis = c2.toggle("Each panel its own value axis", key=state.BAR_OWN_AXIS, disabled=grouped == "grouped",
                      help="Off: one shared axis, so a weak group's bars look weak.")
 same_order = c3.toggle("Same TF order in every panel", key=state.BAR_SAME_ORDER, disabled=grouped == "grouped")
+with guard(stop=False):
+    fits = cache.model_quality(ctx.models, mdata_path=ctx.mdata_path)
+
+
+def show_fit(gene: str) -> None:
+    """The gene's model fit beside its charts; a warning when it predicts little."""
+    line = quality.describe_quality(fits, gene)
+    row = fits[fits["gene"] == gene]
+    r = float(row["pearson_r"].iloc[0]) if len(row) else float("nan")
+    if r < LOW_FIT:
+        st.warning(f"{line}: the model predicts this gene poorly, so its attributions are mostly noise.")
+    else:
+        st.caption(line)
+
+
 for gene, tab in zip(shown, st.tabs(shown[:MAX_SHOWN]), strict=False):
     with tab, guard(stop=False):
+        show_fit(gene)
         full = cache.gene_table(
             ctx.results, gene, mdata_path=ctx.mdata_path, groupby=groupby, n_tfs=None, rank_by=rank_by
         )

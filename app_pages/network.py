@@ -4,7 +4,7 @@ import streamlit as st
 
 from cell2net_core.explore import export, figures, network
 from ui import cache, source, state
-from ui.widgets import chart, export_buttons, guard, network_table
+from ui.widgets import chart, export_buttons, fit_filter, guard, network_table
 
 VIEWS = {
     "overview": "Overview: hub TFs and their strongest targets",
@@ -46,12 +46,13 @@ with st.expander("Filters", expanded=True):
     n_targets = c8.number_input("Overview: strongest targets per hub (0 = all)", 0, 5000, key=state.NET_TARGETS,
                                 disabled=view != "overview")
     max_drawn = c9.number_input("Most edges drawn", 10, 5000, step=100, key=state.NET_MAX_DRAWN)
+    fitted = fit_filter(ctx, table, only_key=state.NET_FIT_ONLY, min_r_key=state.NET_MIN_R)
 st.caption(f"The table: {network.describe_rows(table)}. |mean| quantiles 50/90/99%: "
            + ", ".join(f"{q:.3g}" for q in table["mean_attr"].abs().quantile([0.5, 0.9, 0.99])))
 
 with guard():
     edges = network.filter_edges(
-        table, cell_types=groups or None, sign=sign, top_k=int(top_k) or None, min_abs=float(min_abs),
+        fitted, cell_types=groups or None, sign=sign, top_k=int(top_k) or None, min_abs=float(min_abs),
         genes=[centre] if view == "regulators" else genes or None,
         tfs=[centre] if view == "targets" else tfs or None,
     )

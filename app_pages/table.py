@@ -4,8 +4,8 @@ import numpy as np
 import streamlit as st
 
 from cell2net_core.explore import export, network
-from ui import source, state
-from ui.widgets import clamp_state, export_buttons, guard, network_table
+from ui import cache, source, state
+from ui.widgets import clamp_state, csv_payload, export_buttons, fit_filter, guard, network_table
 
 ctx = source.current()
 st.title("TF -> gene table")
@@ -41,10 +41,11 @@ with st.expander("Filters", expanded=True):
     c7, c8 = st.columns(2)
     sort_by = c7.selectbox("Sort by", list(table.columns), key=state.TAB_SORT)
     ascending = c8.toggle("Ascending", key=state.TAB_ASCENDING)
+    fitted = fit_filter(ctx, table, only_key=state.TAB_FIT_ONLY, min_r_key=state.TAB_MIN_R)
 
 with guard():
     shown = network.filter_edges(
-        table, cell_types=groups or None, genes=genes or None, tfs=tfs or None, sign=sign,
+        fitted, cell_types=groups or None, genes=genes or None, tfs=tfs or None, sign=sign,
         mean_range=None if mean_range == (mean_lo, mean_hi) else mean_range,
         std_range=None if std_range == (std_lo, std_hi) else std_range,
     )
@@ -57,9 +58,29 @@ if shown.empty:
     st.stop()
 st.dataframe(shown, hide_index=True, height=480)
 st.download_button(
-    f"Download these {len(shown):,} rows (CSV)", shown.to_csv(index=False), file_name="tf_to_gene_filtered.csv",
+    f"Download these {len(shown):,} rows (CSV)", csv_payload(shown), file_name="tf_to_gene_filtered.csv",
     mime="text/csv", key=state.TABLE_DOWNLOAD_CSV, icon=":material/download:",
 )
 st.subheader("Export as a network")
 stem = export.file_stem("table", groups=groups, genes=genes, tfs=tfs, sign=sign)
 export_buttons(shown, page="table", name=stem)
+
+
+st.subheader("Every TF of one gene, from its per-metacell attributions")
+attributed = cache.attributed_genes(ctx.results)
+if ctx.mdata is None or group not in ctx.mdata.obs.columns or not attributed:
+    st.caption("The table above holds only each group's top TFs. Every TF's group mean needs a stored "
+               f"<GENE>.npy and the dataset (with its {group!r} column): "
+               + ("no gene has a .npy here." if not attributed else "load the dataset in the sidebar."))
+    st.stop()
+gene = st.selectbox(f"Gene ({len(attributed):,} with a stored .npy)", attributed, key=state.TAB_EVERY_TF_GENE)
+with guard():
+    every = network.with_rank(cache.gene_table(ctx.results, gene, mdata_path=ctx.mdata_path, groupby=group,
+                                               n_tfs=None, rank_by="mean"))
+st.caption(f"From {gene}.npy: every one of the gene's {every['tf'].nunique():,} TFs, its mean and std of the "
+           f"Integrated-Gradients attribution over all metacells of each {group} (n_metacells), not only the top "
+           f"TFs stored in the table above; {len(every):,} rows, rank 1 = largest mean in its group.")
+st.dataframe(every, hide_index=True, height=360)
+st.download_button(f"Download {gene}'s {len(every):,} rows (CSV)", every.to_csv(index=False),
+                   file_name=f"{gene}_every_tf_by_{group}.csv", mime="text/csv", key=state.TAB_EVERY_TF_CSV,
+                   icon=":material/download:")

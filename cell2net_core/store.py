@@ -163,6 +163,17 @@ class ResultStore:
             found |= set(read_network_table(self.path / CONSOLIDATED)["gene"].unique())
         return sorted(found)
 
+    def attributed_genes(self) -> list[str]:
+        """Genes whose per-metacell attributions are stored (``<GENE>.npy``), sorted.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> ResultStore(tempfile.mkdtemp()).attributed_genes()
+        []
+        """
+        return sorted(p.stem for p in self.path.glob("*.npy")) if self.path.is_dir() else []
+
     def has(self, gene: str) -> bool:
         """Whether the gene's per-metacell attributions are stored (``<GENE>.npy``)."""
         return self._file(gene, ".npy").is_file()

@@ -7,14 +7,15 @@ import json
 import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
-from cell2net_core import attribution, data, pipeline
+from cell2net_core import ResultStore, attribution, data, pipeline, regroup
 from cell2net_core.aggregate import RANK_BY
-from cell2net_core.explore import network
+from cell2net_core.explore import network, quality
 from cell2net_core.settings import Settings
 from cell2net_core.testing import random_table
 from ui import state
@@ -94,6 +95,7 @@ def test_attribute_gene_in_background_and_show_charts(monkeypatch, tiny, tmp_pat
     at.run()
     no_exception(at)
     assert "Attributed GENE0" in texts(at.success)
+    assert at.session_state[state.GENE_LABELS] == {"GENE0": "GENE0 (cached)", "GENE2": "GENE2 (no model)"}
     assert (tmp_path / "GENE0.npy").is_file() and (tmp_path / "tf_to_gene.csv").is_file()
     charts = at.get("plotly_chart")
     assert len(charts) == 2  # bars and heatmap of GENE0
@@ -221,6 +223,23 @@ def test_table_filters_sort_and_download(monkeypatch, tiny, results, downloads):
     no_exception(at)
 
 
+def test_table_shows_every_tf_of_a_gene_from_its_npy(monkeypatch, tiny, results, downloads):
+    at = app(monkeypatch, results=results, page="table")
+    assert "load the dataset" in texts(at.caption)  # a table alone: only the top TFs
+    at = app(monkeypatch, mdata=tiny["mdata"], results=results, page="table")
+    at.selectbox(key=state.TAB_EVERY_TF_GENE).set_value("GENE1").run()
+    no_exception(at)
+    mdata = data.read_dataset(tiny["mdata"])
+    store = ResultStore(results)
+    want = regroup(store.load("GENE1"), mdata, groupby="cell_type_v2", n_tfs=None)
+    every = at.dataframe[-1].value
+    assert every["tf"].nunique() == len(data.gene_tfs(mdata, "GENE1")) and len(every) == len(want)
+    merged = every.merge(want, on=["tf", "cell_type_v2"], suffixes=("", "_want"))
+    assert len(merged) == len(want) and np.allclose(merged["mean_attr"], merged["mean_attr_want"])
+    assert "every one of the gene's" in texts(at.caption)
+    assert pd.read_csv(io.BytesIO(dict(downloads)["GENE1_every_tf_by_cell_type_v2.csv"])).shape[0] == len(want)
+
+
 def test_compare_page(monkeypatch, tiny, results):
     at = app(monkeypatch, results=results, page="compare")
     no_exception(at)
@@ -256,6 +275,32 @@ def test_dot_plot_sizes_by_expression_and_clusters(monkeypatch, tiny, results):
     at.toggle(key=state.DOT_SCALED).set_value(True).run()
     fig = json.loads(at.get("plotly_chart")[0].proto.spec)
     assert max(abs(v) for v in fig["data"][0]["marker"]["color"]) == pytest.approx(1.0)
+
+
+def test_model_fit_beside_genes_filter_and_worst(monkeypatch, tiny, results):
+    fits = quality.model_quality(tiny["models"], mdata=data.read_dataset(tiny["mdata"]))
+    r = dict(zip(fits["gene"], fits["pearson_r"], strict=True))
+    assert all(np.isfinite(list(r.values())))  # the tiny models' fits are computed on the dataset
+    at = app(monkeypatch, mdata=tiny["mdata"], models=tiny["models"], results=results)
+    no_exception(at)
+    assert "Models that fit worst" in texts(at.subheader)
+    worst = at.dataframe[0].value
+    assert worst["gene"].tolist() == sorted(r, key=r.get) and "Known for 2 of 2 checkpoints" in texts(at.caption)
+    at.switch_page(PAGE["attribution"]).run()
+    at.multiselect(key=state.GENES).set_value(["GENE0"]).run()
+    assert quality.describe_quality(fits, "GENE0") in texts(at.caption) + texts(at.warning)
+    at.switch_page(PAGE["table"]).run()
+    at.toggle(key=state.TAB_FIT_ONLY).set_value(True).run()
+    at.number_input(key=state.TAB_MIN_R).set_value(round((r["GENE0"] + r["GENE1"]) / 2, 4)).run()
+    no_exception(at)
+    better = max(r, key=r.get)
+    assert set(at.dataframe[0].value["gene"]) == {better}
+    assert "1 of 2 genes kept" in texts(at.caption)
+    at.switch_page(PAGE["network"]).run()
+    assert at.toggle(key=state.NET_FIT_ONLY).value is False
+    # without a model folder no fit is known: no filter is offered, the overview lists none
+    at = app(monkeypatch, results=results, page="table")
+    assert not [t for t in at.toggle if t.key == state.TAB_FIT_ONLY]
 
 
 def test_results_folder_alone_is_enough_to_browse(monkeypatch, results, tmp_path):

@@ -17,6 +17,7 @@ import pytest
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect, sync_playwright
 
+from cell2net_core.testing import tutorial_table
 from tests.browser_support import CHROMIUM, CHROMIUM_ARGS, launch_app
 
 pytestmark = pytest.mark.browser
@@ -32,11 +33,26 @@ FIRST_NODE_JS = """(gd) => {
   const box = gd.getBoundingClientRect();
   return {x: box.left + fl._size.l + fl.xaxis.l2p(tr.x[0]), y: box.top + fl._size.t + fl.yaxis.l2p(tr.y[0])};
 }"""
+# value-axis ranges of a bar chart's panels, as drawn
+AXIS_RANGES_JS = """(gd) => Object.keys(gd._fullLayout).filter(k => /^xaxis\\d*$/.test(k))
+  .map(k => gd._fullLayout[k].range.map(v => v.toFixed(6)).join(','))"""
+# nodes of a network chart and the non-empty text labels drawn in the page for them
+NODE_LABELS_JS = """(gd) => ({
+  nodes: gd._fullData.filter(t => t.customdata && t.mode && t.mode.includes('text'))
+           .reduce((n, t) => n + t.x.length, 0),
+  labels: Array.from(gd.querySelectorAll('g.textpoint text')).filter(e => e.textContent.trim()).length,
+})"""
+TUTORIAL_ONLY = "GENE42"  # in the tutorial folder's tf_to_gene.csv, without a <GENE>.csv of its own
 
 
 @pytest.fixture(scope="module")
 def server(tiny, tmp_path_factory):
     results = tmp_path_factory.mktemp("browser_results")
+    tutorial = tmp_path_factory.mktemp("tutorial_results")
+    table = tutorial_table(n_genes=60, n_tfs=40)
+    for gene in ("GENE0", "GENE1"):  # per-gene CSVs for a few genes only, as in the tutorial's folder
+        table[table["gene"] == gene].to_csv(tutorial / f"{gene}.csv", index=False)
+    table.to_csv(tutorial / "tf_to_gene.csv")  # then the consolidation, the tutorial's way: pandas' index
     env = {
         **os.environ,
         "C2N_MDATA": str(tiny["mdata"]),
@@ -47,7 +63,7 @@ def server(tiny, tmp_path_factory):
     with open(tmp_path_factory.mktemp("log") / "streamlit.log", "w") as log:
         proc, url = launch_app(ROOT, env, log)
         try:
-            yield {"url": url, "results": results}
+            yield {"url": url, "results": results, "tutorial": tutorial}
         finally:
             proc.terminate()
             proc.wait(timeout=20)
@@ -100,6 +116,10 @@ def test_browser_journey(server):
         expect(page.get_by_text("Top TFs of GENE0")).to_be_visible()
         assert (server["results"] / "GENE0.npy").is_file()
         settle(page)
+        chip = page.locator("[data-testid='stMultiSelectTagsContainer'] [data-tag]").filter(has_text="GENE0").first
+        expect(chip).to_contain_text("GENE0 (cached)")  # the chip's label refreshed after attributing
+        ranges = page.locator(".js-plotly-plot").first.evaluate(AXIS_RANGES_JS)
+        assert len(ranges) > 1 and len(set(ranges)) == 1, ranges  # panels share one value axis
         no_errors(page)
         shot(page, "attribution")
 
@@ -147,5 +167,57 @@ def test_browser_journey(server):
         expect(page.get_by_text("TF activity")).to_be_visible()
         no_errors(page)
         shot(page, "compare")
+        tutorial_journey(page, server["tutorial"])
         (ARTIFACTS / "journey.json").write_text(json.dumps({"url": url, "exported_edges": len(exported)}))
         browser.close()
+
+
+def type_path(page, label: str, value: str) -> None:
+    box = page.get_by_label(label, exact=True)
+    box.fill(value)
+    box.press("Enter")
+    settle(page)
+
+
+def tutorial_journey(page, tutorial: Path) -> None:
+    """A tutorial results folder alone: a gene only in tf_to_gene.csv, a regulon, a capped drawing, the dot plot."""
+    type_path(page, "Dataset (.h5mu)", "")
+    type_path(page, "Model folder (<GENE>.pt)", "")
+    type_path(page, "Results folder", str(tutorial))
+    page.get_by_role("link", name="Gene attribution").first.click()
+    settle(page)
+    picker = page.get_by_role("combobox").first
+    picker.click()
+    picker.fill(TUTORIAL_ONLY)
+    page.get_by_role("option", name=f"{TUTORIAL_ONLY} (cached)").click()
+    page.keyboard.press("Escape")
+    settle(page)
+    page.get_by_role("tab", name=TUTORIAL_ONLY).click()
+    expect(page.get_by_text(f"Top TFs of {TUTORIAL_ONLY}")).to_be_visible()
+    settle(page)
+    no_errors(page)
+
+    page.get_by_role("link", name="Network").first.click()
+    settle(page)
+    page.get_by_text("Targets of a TF", exact=True).click()
+    settle(page)
+    expect(page.get_by_text("edges,", exact=False).first).to_be_visible()
+    drawn = page.locator(".js-plotly-plot").first.evaluate(NODE_LABELS_JS)
+    assert drawn["nodes"] > 1 and drawn["labels"] == drawn["nodes"], drawn  # every node of the regulon labelled
+    shot(page, "regulon")
+    page.get_by_text("Overview: hub TFs", exact=False).first.click()
+    settle(page)
+    type_path(page, "Overview: hub TFs (0 = all)", "0")
+    type_path(page, "Most edges drawn", "10")
+    message = page.get_by_text(re.compile(r"Drawing the 10 strongest of [\d,]+ edges")).inner_text()
+    total = re.search(r"downloads hold all ([\d,]+) edges", message).group(1)
+    expect(page.get_by_role("button", name=re.compile(rf"^Download {total} edges"))).to_be_visible()
+    no_errors(page)
+
+    page.get_by_role("link", name="TF dot plot").first.click()
+    settle(page)
+    dots = page.locator(".js-plotly-plot").first
+    expect(dots).to_be_visible()
+    assert dots.evaluate("(gd) => gd._fullData[0].mode.includes('markers') && gd._fullData[0].x.length > 0")
+    no_errors(page)
+    shot(page, "dotplot")

@@ -17,7 +17,7 @@ import streamlit as st
 from cell2net_core import data
 from cell2net_core.aggregate import regroup
 from cell2net_core.errors import Cell2NetInputError
-from cell2net_core.explore import network
+from cell2net_core.explore import network, quality
 from cell2net_core.perturb import Perturbation, perturb, perturbable_tfs, reachable_genes
 from cell2net_core.store import ResultStore
 
@@ -64,6 +64,12 @@ def result_genes(results: str | os.PathLike) -> list[str]:
     """Genes with stored results (reads a tutorial's ``tf_to_gene.csv`` once per version)."""
     folder = Path(results).expanduser()
     return _genes(str(folder.resolve()), folder_signature(folder))
+
+
+def attributed_genes(results: str | os.PathLike) -> list[str]:
+    """Genes with stored per-metacell attributions (``<GENE>.npy``) in a results folder."""
+    folder = Path(results).expanduser()
+    return [name[:-4] for name, _ in folder_signature(folder) if name.endswith(".npy")]
 
 
 @st.cache_data(max_entries=4, show_spinner="Reading the TF -> gene table...")
@@ -129,6 +135,32 @@ def gene_table(
             groupby, n_tfs, rank_by,
         )
     return _stored_gene_table(str(folder), gene, folder_signature(folder))
+
+
+def checkpoint_signature(folder: Path) -> tuple[tuple[str, int], ...]:
+    """Names and modification times of a model folder's ``<GENE>.pt`` files (the cache key)."""
+    try:
+        with os.scandir(folder) as it:
+            return tuple(sorted((e.name, e.stat().st_mtime_ns) for e in it if e.name.endswith(".pt")))
+    except OSError:
+        return ()
+
+
+@st.cache_data(max_entries=4, show_spinner="Reading the models' fit (predicted vs observed)...")
+def _quality(models: str, signature: tuple, mdata_path: str | None, mdata_mtime: float | None) -> pd.DataFrame:
+    mdata = open_dataset(mdata_path) if mdata_path is not None else None
+    return quality.model_quality(models, mdata=mdata)
+
+
+def model_quality(models: str | os.PathLike | None, *, mdata_path: str | os.PathLike | None) -> pd.DataFrame:
+    """Every checkpoint's fit (:func:`cell2net_core.explore.quality.model_quality`), cached on the
+    checkpoints' and the dataset's modification times; empty without a model folder."""
+    if models is None:
+        return pd.DataFrame(columns=quality.QUALITY_COLUMNS)
+    folder = Path(models).expanduser().resolve()
+    mdata = Path(mdata_path).expanduser().resolve() if mdata_path is not None else None
+    return _quality(str(folder), checkpoint_signature(folder), None if mdata is None else str(mdata),
+                    None if mdata is None else _mtime(mdata))
 
 
 @st.cache_data(max_entries=32, show_spinner="Computing the layout...")

@@ -78,9 +78,9 @@ def _summary(ctx: Context) -> None:
 
 
 def _typed_context() -> Context:
-    st.sidebar.text_input("Dataset (.h5mu)", key=state.MDATA_PATH, placeholder="/data/pbmc/mdata.h5mu")
-    st.sidebar.text_input("Model folder (<GENE>.pt)", key=state.MODELS_PATH, placeholder="/data/pbmc/model")
-    st.sidebar.text_input("Results folder", key=state.RESULTS_PATH, placeholder="/data/pbmc/results")
+    st.sidebar.text_input("Dataset (.h5mu)", key=state.MDATA_PATH, placeholder="e.g. /data/pbmc/mdata.h5mu")
+    st.sidebar.text_input("Model folder (<GENE>.pt)", key=state.MODELS_PATH, placeholder="e.g. /data/pbmc/model")
+    st.sidebar.text_input("Results folder", key=state.RESULTS_PATH, placeholder="e.g. /data/pbmc/results")
     keys = (state.MDATA_PATH, state.MODELS_PATH, state.RESULTS_PATH)
     paths = Paths(*(st.session_state[k].strip() for k in keys))
     roots = start_roots(sys.argv[1:], os.environ)

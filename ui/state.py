@@ -20,6 +20,7 @@ IMAGE_FMT = "image_fmt"  # widget (sidebar): "png" or "svg" for the charts' came
 
 # gene attribution page
 GENES = "attr_genes"  # widget: selected genes
+GENE_LABELS = "attr_gene_labels"  # the selected genes' picker labels as last drawn (to refresh stale chips)
 GROUPBY = "attr_groupby"  # widget: grouping column
 METHOD = "attr_method"  # widget: "captum" or "exact"
 N_STEPS = "attr_n_steps"  # widget
@@ -46,6 +47,8 @@ NET_CENTRE_GENE = "net_centre_gene"  # widget: the gene whose regulators are sho
 NET_HUBS = "net_hubs"  # widget: overview draws this many hub TFs (0 = all)
 NET_TARGETS = "net_targets"  # widget: ... each with this many strongest targets (0 = all)
 NET_MAX_DRAWN = "net_max_drawn"  # widget: most edges drawn
+NET_FIT_ONLY = "net_fit_only"  # widget: only genes whose model fits (known Pearson r >= NET_MIN_R)
+NET_MIN_R = "net_min_r"  # widget: smallest model Pearson r kept
 
 # table page
 TAB_GENES = "tab_genes"
@@ -56,7 +59,11 @@ TAB_STD = "tab_std"
 TAB_SIGN = "tab_sign"
 TAB_SORT = "tab_sort"
 TAB_ASCENDING = "tab_ascending"
+TAB_FIT_ONLY = "tab_fit_only"  # widget: only genes whose model fits (known Pearson r >= TAB_MIN_R)
+TAB_MIN_R = "tab_min_r"  # widget: smallest model Pearson r kept
 TABLE_DOWNLOAD_CSV = "table_download_csv"  # download button of the filtered rows
+TAB_EVERY_TF_GENE = "tab_every_tf_gene"  # widget: gene whose every TF's group mean is shown (from <GENE>.npy)
+TAB_EVERY_TF_CSV = "tab_every_tf_csv"  # download button of that gene's every-TF table
 
 # compare page
 CMP_A = "cmp_a"
@@ -110,9 +117,13 @@ DEFAULTS: dict[str, Any] = {
     NET_HUBS: 10,
     NET_TARGETS: 15,
     NET_MAX_DRAWN: 2000,
+    NET_FIT_ONLY: False,
+    NET_MIN_R: 0.3,
     TAB_SIGN: "all",
     TAB_SORT: "mean_attr",
     TAB_ASCENDING: False,
+    TAB_FIT_ONLY: False,
+    TAB_MIN_R: 0.3,
     CMP_TOP: 20,
     CMP_SCALED: True,
     DOT_TOP: 40,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Iterator
 
 import pandas as pd
@@ -10,7 +11,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from cell2net_core.errors import Cell2NetInputError
-from cell2net_core.explore import export, figures
+from cell2net_core.explore import export, figures, quality
 from ui import cache, state
 from ui.context import Context
 
@@ -21,6 +22,7 @@ PAGES = {
     "compare": "app_pages/compare.py",
     "dotplot": "app_pages/dotplot.py",
 }
+LAZY_ROWS = 20_000  # downloads of more rows are generated on click, not on every rerun
 _FORMAT_LABELS = {
     "csv": "Edge list (CSV)",
     "tsv": "Edge list (TSV)",
@@ -54,6 +56,31 @@ def network_table(ctx: Context) -> pd.DataFrame:
         return cache.network_table(ctx.results)
 
 
+def fit_filter(ctx: Context, table: pd.DataFrame, *, only_key: str, min_r_key: str) -> pd.DataFrame:
+    """A "genes whose model fits" filter, offered only when some gene's fit is known; returns the kept rows."""
+    with guard(stop=False):
+        fits = cache.model_quality(ctx.models, mdata_path=ctx.mdata_path)
+        if not fits["pearson_r"].notna().any():
+            return table
+        c1, c2 = st.columns([2, 1], vertical_alignment="bottom")
+        only = c1.toggle("Only genes whose model fits: Pearson r (predicted vs observed, log1p) at least", key=only_key,
+                         help="Attributions of a model that predicts nothing are noise. Genes of unknown fit "
+                              "are left out too while this is on.")
+        min_r = c2.number_input("Pearson r at least", -1.0, 1.0, step=0.05, key=min_r_key, disabled=not only,
+                                label_visibility="collapsed")
+        if only:
+            table, line = quality.filter_by_quality(table, fits, min_r=float(min_r))
+            st.caption(line)
+    return table
+
+
+def csv_payload(table: pd.DataFrame) -> str | functools.partial:
+    """``table`` as CSV text for a download button; a callable run on click above :data:`LAZY_ROWS` rows."""
+    if len(table) > LAZY_ROWS:
+        return functools.partial(table.to_csv, index=False)
+    return table.to_csv(index=False)
+
+
 def clamp_state(key: str, low: float, high: float) -> None:
     """Keep a slider's stored value inside ``[low, high]`` after the data changed under it."""
     value = st.session_state.get(key)
@@ -84,8 +111,11 @@ def export_buttons(edges: pd.DataFrame, *, page: str, name: str,
     fmt = left.selectbox(
         "Export format", list(export.FORMATS), key=state.export_key(page), format_func=_FORMAT_LABELS.get
     )
-    with guard():
-        payload = export.export_network(edges, fmt, positions=positions)
+    if len(edges) > LAZY_ROWS:  # built when clicked, so a large table does not slow every rerun
+        payload = functools.partial(export.export_network, edges, fmt, positions=positions)
+    else:
+        with guard():
+            payload = export.export_network(edges, fmt, positions=positions)
     n_edges = len(edges[["tf", "gene"]].drop_duplicates())
     right.download_button(
         f"Download {n_edges:,} edges ({len(edges):,} rows)", payload, file_name=f"{name}.{fmt}",

@@ -1,0 +1,101 @@
+"""Time to first full paint of each page in headless chromium at the tutorial's full scale.
+
+A results folder laid out the tutorial's way (per-gene CSVs for 50 genes, then
+``tf_to_gene.csv`` of 1,927 genes x 8 cell types x top 10 TFs = 154,160 rows written with
+pandas' index) is served alone by ``streamlit run app.py``. Each page is opened by its URL
+(a new browser session, as a user following a link) and timed from navigation until the
+script has finished, every chart has drawn its SVG, every table its canvas, and two
+animation frames have passed. Round 1 starts right after the server does, so the first page
+also pays for reading the CSV; round 2 is warm (Streamlit's caches hold the table).
+Target: under 2 s per page. Run: ``python -m benchmarks.app_paint`` (needs /usr/bin/chromium).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from playwright.sync_api import sync_playwright
+
+from cell2net_core.testing import tutorial_table
+from tests.browser_support import CHROMIUM, CHROMIUM_ARGS, launch_app
+
+ROOT = Path(__file__).resolve().parents[1]
+PAGES = {"Overview": "", "Gene attribution": "attribution", "Network": "network", "Table": "table",
+         "Compare groups": "compare", "TF dot plot": "dotplot"}
+# painted: the script is idle, every visible plotly chart has its SVG, every visible dataframe its canvas, no spinner
+PAINTED_JS = """() => {
+  const app = document.querySelector("[data-testid='stApp']");
+  if (!app || app.getAttribute('data-test-script-state') !== 'notRunning') return false;
+  if (!document.querySelector("[data-testid='stMain'] h1")) return false;
+  const shown = sel => [...document.querySelectorAll(sel)].filter(e => e.checkVisibility());  // not in hidden tabs
+  const charts = shown("[data-testid='stPlotlyChart']");
+  if (charts.some(c => !c.querySelector('.main-svg'))) return false;
+  const frames = shown("[data-testid='stDataFrame']");
+  if (frames.some(f => !f.querySelector('canvas'))) return false;
+  return !document.querySelector("[data-testid='stSpinner'], [data-testid='stSkeleton']");
+}"""
+TWO_FRAMES_JS = "() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => r(true))))"
+
+
+def tutorial_folder(root: Path, *, n_genes: int) -> Path:
+    """Per-gene CSVs for 50 genes, then the whole table as ``tf_to_gene.csv`` with pandas' index."""
+    table = tutorial_table(n_genes=n_genes)
+    for gene in table["gene"].unique()[:50]:
+        table[table["gene"] == gene].to_csv(root / f"{gene}.csv", index=False)
+    table.to_csv(root / "tf_to_gene.csv")
+    return root
+
+
+def paint_time(page, url: str) -> float:
+    """Seconds from navigation to the page's first full paint."""
+    start = time.perf_counter()
+    page.goto(url)
+    page.wait_for_function(PAINTED_JS, polling=50, timeout=120_000)
+    page.evaluate(TWO_FRAMES_JS)
+    return time.perf_counter() - start
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--genes", type=int, default=1927, help="genes in the table (1,927 = 154,160 rows)")
+    parser.add_argument("--rounds", type=int, default=2)
+    args = parser.parse_args(argv)
+    if not Path(CHROMIUM).is_file():
+        sys.exit(f"{CHROMIUM} is missing: apt-get install -y chromium")
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = tutorial_folder(Path(tmp), n_genes=args.genes)
+        rows = sum(1 for _ in open(folder / "tf_to_gene.csv")) - 1
+        env = {k: v for k, v in os.environ.items() if k not in ("C2N_MDATA", "C2N_MODELS")}
+        env.update(C2N_RESULTS=str(folder), PYTHONPATH=str(ROOT))
+        with open(Path(tmp) / "streamlit.log", "w") as log:
+            proc, url = launch_app(ROOT, env, log)
+            try:
+                times = measure(url, rounds=args.rounds)
+            finally:
+                proc.terminate()
+                proc.wait(timeout=20)
+    print(f"Time to first full paint, headless chromium, tf_to_gene.csv of {rows:,} rows (results folder alone)")
+    print(f"{'page':<18}" + "".join(f"{'round ' + str(r + 1):>10}" for r in range(args.rounds)))
+    for name, secs in times.items():
+        print(f"{name:<18}" + "".join(f"{s:>9.2f}s" for s in secs))
+
+
+def measure(url: str, *, rounds: int) -> dict[str, list[float]]:
+    times: dict[str, list[float]] = {name: [] for name in PAGES}
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        for _ in range(rounds):
+            for name, path in PAGES.items():
+                times[name].append(paint_time(page, f"{url}/{path}"))
+        browser.close()
+    return times
+
+
+if __name__ == "__main__":
+    main()
