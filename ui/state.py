@@ -28,6 +28,7 @@ RANK_BY = "attr_rank_by"  # widget: "mean" or "abs"
 BAR_LAYOUT = "attr_bar_layout"  # widget: "panels" or "grouped"
 BAR_OWN_AXIS = "attr_bar_own_axis"  # widget: each panel its own value axis (opt-in)
 BAR_SAME_ORDER = "attr_bar_same_order"  # widget: same TF order in every panel
+BAR_STD = "attr_bar_std"  # widget: whiskers show std instead of the 95% bootstrap CI (opt-in)
 JOB = "attr_job"  # ui.jobs.Job running or last run in this session
 
 # network page
@@ -46,6 +47,9 @@ NET_CENTRE_GENE = "net_centre_gene"  # widget: the gene whose regulators are sho
 NET_HUBS = "net_hubs"  # widget: overview draws this many hub TFs (0 = all)
 NET_TARGETS = "net_targets"  # widget: ... each with this many strongest targets (0 = all)
 NET_MAX_DRAWN = "net_max_drawn"  # widget: most edges drawn
+NET_Q_ONLY = "net_q_only"  # widget: keep rows with q < 0.05 only
+NET_MOTIF_ONLY = "net_motif_only"  # widget: keep rows with a JASPAR site of the TF in the gene's peaks
+NET_KNOWN_ONLY = "net_known_only"  # widget: keep rows found in the reference
 
 # table page
 TAB_GENES = "tab_genes"
@@ -57,6 +61,9 @@ TAB_SIGN = "tab_sign"
 TAB_SORT = "tab_sort"
 TAB_ASCENDING = "tab_ascending"
 TABLE_DOWNLOAD_CSV = "table_download_csv"  # download button of the filtered rows
+TAB_Q_ONLY = "tab_q_only"  # widget: keep rows with q < 0.05 only
+TAB_MOTIF_ONLY = "tab_motif_only"  # widget: keep rows with motif support
+TAB_KNOWN_ONLY = "tab_known_only"  # widget: keep rows found in the reference
 
 # compare page
 CMP_A = "cmp_a"
@@ -74,6 +81,13 @@ DOT_GENES = "dot_genes"
 DOT_TOP = "dot_top"
 DOT_SCALED = "dot_scaled"
 DOT_CHART = "dot_chart"  # chart: clicking a dot opens the TF's regulon
+
+# edge evidence page
+EV_GENE = "ev_gene"  # widget: the gene whose evidence is shown
+EV_TF = "ev_tf"  # widget: the TF of the edge
+EV_REFERENCE = "ev_reference"  # widget: path of a curated reference CSV/TSV (typed)
+EV_JOB = "ev_job"  # ui.jobs.Job computing one gene's peak attributions
+EV_PEAKS_CHART = "ev_peaks_chart"  # chart: the Peaks view
 
 # perturb page
 PRT_TFS = "prt_tfs"  # widget: TFs to perturb
@@ -102,6 +116,7 @@ DEFAULTS: dict[str, Any] = {
     BAR_LAYOUT: "panels",
     BAR_OWN_AXIS: False,
     BAR_SAME_ORDER: False,
+    BAR_STD: False,
     NET_TOP_K: 3,
     NET_MIN_ABS: 0.0,
     NET_SIGN: "all",
@@ -110,6 +125,12 @@ DEFAULTS: dict[str, Any] = {
     NET_HUBS: 10,
     NET_TARGETS: 15,
     NET_MAX_DRAWN: 2000,
+    NET_Q_ONLY: False,
+    NET_MOTIF_ONLY: False,
+    NET_KNOWN_ONLY: False,
+    TAB_Q_ONLY: False,
+    TAB_MOTIF_ONLY: False,
+    TAB_KNOWN_ONLY: False,
     TAB_SIGN: "all",
     TAB_SORT: "mean_attr",
     TAB_ASCENDING: False,
