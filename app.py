@@ -17,6 +17,7 @@ pages = [
     st.Page("app_pages/attribution.py", title="Gene attribution", icon=":material/bar_chart:"),
     st.Page("app_pages/network.py", title="Network", icon=":material/hub:"),
     st.Page("app_pages/table.py", title="Table", icon=":material/table:"),
+    st.Page("app_pages/evidence.py", title="Edge evidence", icon=":material/fact_check:"),
     st.Page("app_pages/compare.py", title="Compare groups", icon=":material/compare_arrows:"),
     st.Page("app_pages/dotplot.py", title="TF dot plot", icon=":material/scatter_plot:"),
     st.Page("app_pages/perturb.py", title="Perturb", icon=":material/science:"),

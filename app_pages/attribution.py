@@ -125,6 +125,8 @@ grouped = c1.radio("Bar layout", ["panels", "grouped"], horizontal=True, key=sta
 own_axis = c2.toggle("Each panel its own value axis", key=state.BAR_OWN_AXIS, disabled=grouped == "grouped",
                      help="Off: one shared axis, so a weak group's bars look weak.")
 same_order = c3.toggle("Same TF order in every panel", key=state.BAR_SAME_ORDER, disabled=grouped == "grouped")
+std_whiskers = c3.toggle("Whiskers: std instead of the 95% CI", key=state.BAR_STD, disabled=grouped == "grouped",
+                         help="Default: 95% bootstrap interval of the mean (1,000 resamples of the group's metacells).")
 with guard(stop=False):
     fits = cache.model_quality(ctx.models, mdata_path=ctx.mdata_path)
 
@@ -149,7 +151,7 @@ for gene, tab in zip(shown, st.tabs(shown[:MAX_SHOWN]), strict=False):
         top, source_note = gene_tables(full, n_tfs=int(n_tfs), rank_by=rank_by)
         st.caption(source_note)
         bars = figures.tf_bars(top, gene, grouped=grouped == "grouped", shared_axis=not own_axis,
-                               same_order=same_order)
+                               same_order=same_order, whiskers="std" if std_whiskers else "ci")
         chart(bars, name=f"{gene}_tf_bars", key=state.tf_bars_key(gene))
         heat = full[full["tf"].isin(set(top["tf"]))]
         chart(figures.tf_heatmap(heat, gene), name=f"{gene}_tf_heatmap", key=state.tf_heatmap_key(gene))

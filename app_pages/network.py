@@ -4,7 +4,7 @@ import streamlit as st
 
 from cell2net_core.explore import export, figures, network
 from ui import cache, source, state
-from ui.widgets import chart, export_buttons, fit_filter, guard, network_table
+from ui.widgets import chart, evidence_toggles, export_buttons, fit_filter, guard, network_table
 
 VIEWS = {
     "overview": "Overview: hub TFs and their strongest targets",
@@ -47,6 +47,7 @@ with st.expander("Filters", expanded=True):
                                 disabled=view != "overview")
     max_drawn = c9.number_input("Most edges drawn", 10, 5000, step=100, key=state.NET_MAX_DRAWN)
     fitted = fit_filter(ctx, table, only_key=state.NET_FIT_ONLY, min_r_key=state.NET_MIN_R)
+    evidence = evidence_toggles(table, (state.NET_Q_ONLY, state.NET_MOTIF_ONLY, state.NET_KNOWN_ONLY))
 st.caption(f"The table: {network.describe_rows(table)}. |mean| quantiles 50/90/99%: "
            + ", ".join(f"{q:.3g}" for q in table["mean_attr"].abs().quantile([0.5, 0.9, 0.99])))
 
@@ -54,7 +55,7 @@ with guard():
     edges = network.filter_edges(
         fitted, cell_types=groups or None, sign=sign, top_k=int(top_k) or None, min_abs=float(min_abs),
         genes=[centre] if view == "regulators" else genes or None,
-        tfs=[centre] if view == "targets" else tfs or None,
+        tfs=[centre] if view == "targets" else tfs or None, **evidence,
     )
     if view == "overview":
         edges = network.limit_hubs(edges, n_hubs=int(n_hubs) or None, n_targets=int(n_targets) or None)

@@ -5,7 +5,7 @@ import streamlit as st
 
 from cell2net_core.explore import export, network
 from ui import cache, source, state
-from ui.widgets import clamp_state, csv_payload, export_buttons, fit_filter, guard, network_table
+from ui.widgets import clamp_state, csv_payload, evidence_toggles, export_buttons, fit_filter, guard, network_table
 
 ctx = source.current()
 st.title("TF -> gene table")
@@ -38,6 +38,7 @@ with st.expander("Filters", expanded=True):
                           step=(std_hi - std_lo) / 1000, format="%.4g")
     sign = c6.radio("Sign", list(network.SIGNS), horizontal=True, key=state.TAB_SIGN,
                     format_func={"all": "all", "positive": "activation", "negative": "repression"}.get)
+    evidence = evidence_toggles(table, (state.TAB_Q_ONLY, state.TAB_MOTIF_ONLY, state.TAB_KNOWN_ONLY))
     c7, c8 = st.columns(2)
     sort_by = c7.selectbox("Sort by", list(table.columns), key=state.TAB_SORT)
     ascending = c8.toggle("Ascending", key=state.TAB_ASCENDING)
@@ -47,7 +48,7 @@ with guard():
     shown = network.filter_edges(
         fitted, cell_types=groups or None, genes=genes or None, tfs=tfs or None, sign=sign,
         mean_range=None if mean_range == (mean_lo, mean_hi) else mean_range,
-        std_range=None if std_range == (std_lo, std_hi) else std_range,
+        std_range=None if std_range == (std_lo, std_hi) else std_range, **evidence,
     )
 shown = shown.sort_values(sort_by, ascending=ascending, kind="stable").reset_index(drop=True)
 st.metric("Rows shown", f"{len(shown):,} of {len(table):,}")

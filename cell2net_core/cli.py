@@ -236,12 +236,14 @@ def _evaluate_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--mdata", default=None, help="dataset for the cell types (default: mdata.h5mu beside truth.csv)")
     p.add_argument("--groupby", default="cell_type_v2", help="obs column the truth's cell types come from")
     p.add_argument("--top", type=int, default=3, help="a hit ranks within this many TFs")
+    p.add_argument("--truth-peaks", default=None,
+                   help="truth_peaks.csv: gene, peak, cell_types (default: beside --truth when there)")
 
 
 def _run_evaluate(args: argparse.Namespace) -> int:
     import mudata as md
 
-    from .demo.evaluate import evaluate, read_truth
+    from .demo.evaluate import evaluate, evaluate_peaks, peak_report, read_truth, read_truth_peaks
 
     truth = read_truth(args.truth)
     mdata_path = Path(args.mdata) if args.mdata else Path(args.truth).with_name("mdata.h5mu")
@@ -254,6 +256,10 @@ def _run_evaluate(args: argparse.Namespace) -> int:
         raise Cell2NetInputError(msg)
     ev = evaluate(truth, args.results, groups=obs[args.groupby], top=args.top)
     print("\n".join(ev.report(groupby=args.groupby)))
+    truth_peaks = Path(args.truth_peaks) if args.truth_peaks else Path(args.truth).with_name("truth_peaks.csv")
+    if args.truth_peaks or truth_peaks.is_file():
+        rows = evaluate_peaks(read_truth_peaks(truth_peaks), args.results, groups=obs[args.groupby])
+        print(peak_report(rows))
     return 0
 
 

@@ -39,6 +39,8 @@ __all__ = [
     "best_scores",
     "relative_scores",
     "add_motif_evidence",
+    "best_motif",
+    "site_table",
 ]
 
 RELEASE = "JASPAR2024"
@@ -246,3 +248,37 @@ def add_motif_evidence(table: pd.DataFrame, mdata: md.MuData, *, threshold: floa
     out["motif_sites"] = pd.array(cols["motif_sites"], dtype="Float64").astype("Int64")
     out["motif_peaks"] = cols["motif_peaks"]
     return out
+
+
+def best_motif(mdata: md.MuData, gene: str, tf: str) -> Motif | None:
+    """The TF's matrix with the highest relative score in the gene's linked peaks (its edge's ``motif_id``);
+    ``None`` when JASPAR has no matrix for the TF.
+
+    Examples
+    --------
+    >>> from cell2net_core.testing import random_dataset
+    >>> best_motif(random_dataset(n_metacells=4), "GENE0", "SPI1").matrix_id, best_motif(random_dataset(), "GENE0", "X")
+    ('MA0080.7', None)
+    """
+    peaks, onehot = _gene_peaks(mdata, gene)
+    scored = [(float(relative_scores(onehot, log_odds(m.counts)).max()), m) for m in tf_matrices(tf)]
+    return max(scored, key=lambda sm: sm[0])[1] if scored else None
+
+
+def site_table(mdata: md.MuData, gene: str, motif: Motif, *, threshold: float = THRESHOLD) -> pd.DataFrame:
+    """Every site of ``motif`` in the gene's linked peaks: ``peak, position`` (0-based start in the peak's
+    sequence), ``strand`` (``+``/``-``), ``rel_score`` (relative score, at least ``threshold``).
+
+    Examples
+    --------
+    >>> from cell2net_core.testing import random_dataset
+    >>> mdata = random_dataset(n_metacells=4)
+    >>> sites = site_table(mdata, "GENE0", best_motif(mdata, "GENE0", "SPI1"))
+    >>> sites.columns.tolist(), bool((sites["rel_score"] >= THRESHOLD).all())
+    (['peak', 'position', 'strand', 'rel_score'], True)
+    """
+    peaks, onehot = _gene_peaks(mdata, gene)
+    rel = relative_scores(onehot, log_odds(motif.counts))
+    n, strand, pos = np.nonzero(rel >= threshold)
+    return pd.DataFrame({"peak": [peaks[i] for i in n], "position": pos, "strand": np.array(["+", "-"])[strand],
+                         "rel_score": rel[n, strand, pos]})

@@ -37,6 +37,7 @@ __all__ = [
     "fingerprint",
     "load_fresh",
     "peak_table",
+    "attribute_gene_peaks",
 ]
 
 #: ``progress(gene_index, n_genes, gene, fraction_within_gene)``
@@ -225,7 +226,7 @@ def attribute_gene(
     check_gene_name(gene, folder=store.path)  # before any file is touched, lock files included
     with store.lock(gene):
         if evidence.peaks:
-            _peaks(mdata, gene, checkpoint=Path(model_dir) / f"{gene}.pt", store=store, settings=settings, force=force)
+            attribute_gene_peaks(mdata, gene, model_dir=model_dir, store=store, settings=settings, force=force)
         inputs = gene_inputs(mdata, gene, covariates=settings.covariates)
         if not force:
             cached = load_fresh(
@@ -333,23 +334,52 @@ def compute_gene(
     return attribution, table, meta
 
 
-def _peaks(
-    mdata: md.MuData, gene: str, *, checkpoint: Path, store: ResultStore, settings: Settings, force: bool
-) -> None:
-    """Compute and store the gene's peak attributions unless fresh ones are stored."""
+def attribute_gene_peaks(
+    mdata: md.MuData,
+    gene: str,
+    *,
+    model_dir: str | os.PathLike,
+    store: ResultStore,
+    settings: Settings = Settings(),  # noqa: B008 (frozen, so one shared default is safe)
+    force: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> bool:
+    """Compute and store the gene's peak attributions (``<GENE>.peaks.npy``) unless fresh ones are stored.
+
+    Fresh: made with the same ``settings.n_steps``, checkpoint file time and covariates.
+    Returns whether they were computed. ``peak_to_gene.csv`` is written by :func:`attribute_genes`
+    (or from :func:`peak_table`).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from cell2net_core.model import save_checkpoint
+    >>> from cell2net_core.testing import random_dataset, random_model
+    >>> mdata, work = random_dataset(n_metacells=8), tempfile.mkdtemp()
+    >>> _ = save_checkpoint(random_model(gene_inputs(mdata, "GENE0")), f"{work}/model/GENE0.pt")
+    >>> store, fast = ResultStore(f"{work}/results"), Settings(n_steps=10, device="cpu")
+    >>> [attribute_gene_peaks(mdata, "GENE0", model_dir=f"{work}/model", store=store, settings=fast)
+    ...  for _ in range(2)], store.peak_genes()
+    ([True, False], ['GENE0'])
+    """
+    checkpoint = Path(model_dir) / f"{gene}.pt"
     meta = store.peaks_meta(gene)
     made = (meta.get("n_steps"), meta.get("checkpoint_mtime"), meta.get("covariates"))
     now = (settings.n_steps, checkpoint.stat().st_mtime if checkpoint.is_file() else None, list(settings.covariates))
     if not force and made == now:
-        return
+        return False
     inputs = gene_inputs(mdata, gene, covariates=settings.covariates)
     module = load_checkpoint(checkpoint, inputs, device=settings.device)
-    result = peak_attr(module, inputs, n_steps=settings.n_steps, device=settings.device)
+    result = peak_attr(module, inputs, n_steps=settings.n_steps, device=settings.device, progress=progress)
     store.save_peaks(result, meta={"checkpoint_mtime": now[1], "covariates": now[2]})
+    return True
 
 
-def peak_table(store: ResultStore, mdata: md.MuData, *, groupby: str = "cell_type_v2") -> pd.DataFrame | None:
-    """``peak_to_gene``-style table of every gene with stored peak attributions; q over all rows.
+def peak_table(
+    store: ResultStore, mdata: md.MuData, *, groupby: str = "cell_type_v2", genes: Sequence[str] | None = None
+) -> pd.DataFrame | None:
+    """``peak_to_gene``-style table of every gene with stored peak attributions (or of ``genes``
+    among them); q over all its rows.
 
     Parameters
     ----------
@@ -359,6 +389,8 @@ def peak_table(store: ResultStore, mdata: md.MuData, *, groupby: str = "cell_typ
         The dataset the attributions were computed on (for the groups, matched by metacell id).
     groupby
         ``obs`` column to aggregate by.
+    genes
+        Only these genes (those without stored peak attributions are left out); ``None``: all.
 
     Examples
     --------
@@ -370,6 +402,8 @@ def peak_table(store: ResultStore, mdata: md.MuData, *, groupby: str = "cell_typ
     labels = pd.Series(group_labels(mdata, groupby), index=mdata.obs_names.astype(str))
     parts = []
     for gene in store.peak_genes():
+        if genes is not None and gene not in genes:
+            continue
         res = store.load_peaks(gene)
         missing = [o for o in res.obs_names if o not in labels.index]
         if missing:

@@ -13,13 +13,14 @@ import scipy.sparse as sp
 import torch
 
 from cell2net_core.cli import main as cli_main
-from cell2net_core.data import gene_inputs, gene_tfs, read_dataset, validate_dataset
+from cell2net_core.data import gene_inputs, gene_tfs, one_hot, read_dataset, validate_dataset
 from cell2net_core.demo import build
-from cell2net_core.demo.evaluate import evaluate, read_truth
-from cell2net_core.demo.jaspar import jaspar_motifs
+from cell2net_core.demo.evaluate import evaluate, evaluate_peaks, read_truth, read_truth_peaks
+from cell2net_core.demo.jaspar import jaspar_motifs, log_odds
 from cell2net_core.demo.program import CELL_TYPES, TARGETS
-from cell2net_core.demo.simulate import simulate
+from cell2net_core.demo.simulate import REL_THRESHOLD, simulate
 from cell2net_core.errors import Cell2NetInputError
+from cell2net_core.motifs import relative_scores
 
 SMALL = {"n_metacells": 160, "n_genes": 6, "n_tfs": 30}
 
@@ -92,7 +93,7 @@ def test_truth_lists_every_planted_edge_and_nothing_else(small):
 
 
 def test_planted_tf_expression_follows_cell_types():
-    mdata, _ = simulate(**SMALL)
+    mdata, _, _ = simulate(**SMALL)
     counts = pd.DataFrame(mdata["rna"].layers["counts"].toarray(), columns=mdata["rna"].var_names)
     by_type = counts.groupby(mdata.obs["cell_type_v2"].to_numpy(), observed=True).mean()
     assert by_type["PAX5"].idxmax() == "B cell"
@@ -121,7 +122,7 @@ def test_same_seed_same_files_other_seed_other_data(small, tmp_path):
         np.testing.assert_array_equal(
             np.load(paths.results / f"{pt.stem}.npy"), np.load(again.results / f"{pt.stem}.npy")
         )
-    other, _ = simulate(**SMALL, seed=1)
+    other, _, _ = simulate(**SMALL, seed=1)
     assert (other["rna"].layers["counts"] != a["rna"].layers["counts"]).nnz > 0
 
 
@@ -144,6 +145,46 @@ def test_recovery_is_computed_on_the_small_demo(small):
     assert len(ev.edges) > 0 and ev.edges["rank"].notna().all()
     assert 0 <= ev.auprc <= 1
     assert (paths.results / "tf_to_gene.csv").is_file()
+
+
+def test_driver_peaks_are_planted_written_attributed_and_scored(small):
+    paths, _, _ = small
+    mdata = read_dataset(paths.mdata)
+    drivers = read_truth_peaks(paths.truth_peaks)
+    targets = {t.gene: t for t in TARGETS}
+    assert set(drivers["gene"]) == set(mdata["rna"].uns["gene_tf"].index)
+    assert drivers.groupby("gene").size().between(1, 2).all()
+    p2g = mdata.uns["peak_to_gene"]
+    assert set(zip(drivers["gene"], drivers["peak"], strict=True)) <= set(zip(p2g["gene"], p2g["peak"], strict=True))
+    jaspar, seqs = jaspar_motifs(), mdata["atac"].uns["peaks"]["sequence"]
+    for gene, rows in drivers.groupby("gene"):
+        types = [c for cs in rows["cell_types"] for c in cs.split(";")]
+        assert len(types) == len(set(types)) and set(types) <= set(CELL_TYPES)  # two drivers split the types
+        onehot = one_hot(seqs.loc[rows["peak"]].tolist())
+        for tf in targets[gene].activators:  # its activators' sites sit in its driver peaks
+            pwm = log_odds(jaspar[tf].counts)
+            assert relative_scores(onehot, pwm).max() >= REL_THRESHOLD - 1e-9
+    table = pd.read_csv(paths.results / "peak_to_gene.csv")
+    assert list(table.columns) == ["peak", "gene", "cell_type_v2", "mean_attr", "std_attr", "ci_low", "ci_high",
+                                   "p_value", "q_value"]
+    assert set(table["gene"]) == set(drivers["gene"])
+    scored = evaluate_peaks(drivers, paths.results, groups=mdata.obs["cell_type_v2"])
+    assert len(scored) == sum(len(c.split(";")) for c in drivers["cell_types"])
+    assert scored["rank"].notna().all() and (scored["top"] == (scored["rank"] == 0)).all()
+
+
+def test_driver_peak_accessibility_drives_expression_where_planted():
+    mdata, _, drivers = simulate(**SMALL)
+    labels = mdata.obs["cell_type_v2"].astype(str).to_numpy()
+    atac, rna = mdata["atac"], mdata["rna"]
+    corr = []
+    for d in drivers.itertuples():
+        for cell_type in d.cell_types.split(";"):
+            sel = labels == cell_type
+            acc = np.log1p(atac[sel, d.peak].layers["counts"].toarray().ravel())
+            expr = np.log1p(rna[sel, d.gene].layers["counts"].toarray().ravel())
+            corr.append(np.corrcoef(acc, expr)[0, 1])
+    assert np.nanmean(corr) > 0.2  # within a type: only the driver's noise links them
 
 
 def test_ensure_demo_builds_once_then_returns_at_once(tmp_path, monkeypatch):
@@ -188,7 +229,7 @@ def test_ensure_demo_waits_for_a_build_in_progress_and_never_deletes_user_files(
 
 def test_default_demo_dir_and_refusals(tmp_path, monkeypatch):
     monkeypatch.delenv(build.ENV_VAR, raising=False)
-    assert build.default_demo_dir().parts[-3:] == (".cache", "cell2net-explorer", "demo-v4")
+    assert build.default_demo_dir().parts[-3:] == (".cache", "cell2net-explorer", "demo-v5")
     (tmp_path / "full").mkdir()
     (tmp_path / "full" / "x").write_text("mine")
     with pytest.raises(Cell2NetInputError, match="not an empty folder"):

@@ -18,7 +18,7 @@ from cell2net_core.model import load_checkpoint, predict, save_checkpoint
 @pytest.fixture(scope="module")
 def planted():
     torch.set_num_threads(1)
-    mdata, _ = simulate(n_metacells=300, n_genes=2, n_tfs=20, seed=2)
+    mdata, _, _ = simulate(n_metacells=300, n_genes=2, n_tfs=20, seed=2)
     return mdata
 
 

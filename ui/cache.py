@@ -17,8 +17,11 @@ import streamlit as st
 from cell2net_core import data
 from cell2net_core.aggregate import regroup
 from cell2net_core.errors import Cell2NetInputError
-from cell2net_core.explore import network, quality
+from cell2net_core.explore import evidence, network, quality
+from cell2net_core.known import read_reference
+from cell2net_core.motifs import Motif, best_motif, site_table
 from cell2net_core.perturb import Perturbation, perturb, perturbable_tfs, reachable_genes
+from cell2net_core.pipeline import peak_table
 from cell2net_core.store import ResultStore
 
 _DEMO_LOCK = threading.Lock()
@@ -92,7 +95,7 @@ def _regrouped(results: str, gene: str, npy_mtime: float, mdata_path: str, mdata
     attribution = ResultStore(results).load(
         gene, tfs=data.gene_tfs(mdata, gene), obs_names=mdata.obs_names.astype(str).tolist()
     )
-    return regroup(attribution, mdata, groupby=groupby, n_tfs=n_tfs, rank_by=rank_by)
+    return regroup(attribution, mdata, groupby=groupby, n_tfs=n_tfs, rank_by=rank_by, evidence=True)
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
@@ -209,3 +212,55 @@ def perturbation(mdata_path: Path, models: Path, tfs: list[str], *, mode: str, f
     options = (mode, float(factor), groupby, tuple(groups), int(rounds))
     return _perturbation(str(mdata_path), _mtime(mdata_path), str(models), models_signature(models), tuple(tfs),
                          options)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def _peak_summary(results: str, gene: str, npy_mtime: float, mdata_path: str, mdata_mtime: float,
+                  groupby: str) -> pd.DataFrame | None:
+    return peak_table(ResultStore(results), open_dataset(mdata_path), groupby=groupby, genes=[gene])
+
+
+def peak_summary(results: Path, gene: str, *, mdata_path: Path, groupby: str) -> pd.DataFrame | None:
+    """The gene's peak -> gene rows from its ``<GENE>.peaks.npy`` (q over this gene's rows), or ``None``."""
+    npy = Path(results).expanduser().resolve() / f"{gene}.peaks.npy"
+    if gene not in ResultStore(npy.parent).peak_genes():
+        return None
+    mdata_path = Path(mdata_path).expanduser().resolve()
+    return _peak_summary(str(npy.parent), gene, _mtime(npy), str(mdata_path), _mtime(mdata_path), groupby)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def _locus(mdata_path: str, mdata_mtime: float, gene: str, groupby: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    mdata = open_dataset(mdata_path)
+    return evidence.peak_positions(mdata, gene), evidence.peak_accessibility(mdata, gene, groupby=groupby)
+
+
+def locus(mdata_path: Path, gene: str, *, groupby: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The gene's peak positions and accessibility per group (:mod:`cell2net_core.explore.evidence`)."""
+    return _locus(str(mdata_path), _mtime(mdata_path), gene, groupby)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _motif(mdata_path: str, mdata_mtime: float, gene: str, tf: str) -> tuple[Motif | None, pd.DataFrame | None]:
+    mdata = open_dataset(mdata_path)
+    motif = best_motif(mdata, gene, tf)
+    return motif, None if motif is None else site_table(mdata, gene, motif)
+
+
+def motif(mdata_path: Path, gene: str, tf: str) -> tuple[Motif | None, pd.DataFrame | None]:
+    """The TF's best JASPAR matrix in the gene's peaks and its sites there (``None`` without a matrix)."""
+    return _motif(str(mdata_path), _mtime(mdata_path), gene, tf)
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def _reference(path: str, mtime: float) -> pd.DataFrame:
+    return read_reference(path)
+
+
+def reference(path: str | os.PathLike) -> pd.DataFrame:
+    """A curated TF -> target table (:func:`cell2net_core.known.read_reference`), read once per file version."""
+    path = Path(path).expanduser()
+    if not path.is_file():
+        msg = f"Reference file {str(path)!r} does not exist; give a CSV/TSV with columns source, target."
+        raise Cell2NetInputError(msg)
+    return _reference(str(path.resolve()), _mtime(path))

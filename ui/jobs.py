@@ -10,8 +10,9 @@ from pathlib import Path
 import mudata as md
 
 from cell2net_core.errors import Cell2NetInputError
-from cell2net_core.pipeline import GeneResult, attribute_genes
+from cell2net_core.pipeline import GeneResult, attribute_gene_peaks, attribute_genes, peak_table
 from cell2net_core.settings import Settings
+from cell2net_core.store import ResultStore
 
 
 @dataclass
@@ -73,5 +74,31 @@ def start(mdata: md.MuData, genes: list[str], *, model_dir: Path, out_dir: Path,
             job.done = True
 
     job.thread = threading.Thread(target=work, name="cell2net-attribution", daemon=True)
+    job.thread.start()
+    return job
+
+
+def start_peaks(mdata: md.MuData, gene: str, *, model_dir: Path, out_dir: Path, settings: Settings) -> Job:
+    """Compute one gene's peak attributions (``<GENE>.peaks.npy``) in a daemon thread, then rewrite
+    ``peak_to_gene.csv``; the same :class:`Job` fields report progress and the outcome."""
+    job = Job(genes=[gene])
+
+    def work() -> None:
+        store = ResultStore(out_dir)
+        try:
+            with store.lock(gene):
+                attribute_gene_peaks(mdata, gene, model_dir=model_dir, store=store, settings=settings,
+                                     progress=lambda done, total: job.progress(0, 1, gene, done / max(total, 1)))
+            store.write_peak_table(peak_table(store, mdata, groupby=settings.groupby))
+            job.results = [GeneResult(gene, "computed")]
+        except Cell2NetInputError as e:
+            job.error = str(e)
+        except Exception as e:  # shown as a message, never as a traceback
+            job.error = f"Peak attribution failed: {type(e).__name__}: {e}"
+        finally:
+            job.progress(1, 1, gene, 1.0)
+            job.done = True
+
+    job.thread = threading.Thread(target=work, name="cell2net-peaks", daemon=True)
     job.thread.start()
     return job

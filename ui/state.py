@@ -29,6 +29,7 @@ RANK_BY = "attr_rank_by"  # widget: "mean" or "abs"
 BAR_LAYOUT = "attr_bar_layout"  # widget: "panels" or "grouped"
 BAR_OWN_AXIS = "attr_bar_own_axis"  # widget: each panel its own value axis (opt-in)
 BAR_SAME_ORDER = "attr_bar_same_order"  # widget: same TF order in every panel
+BAR_STD = "attr_bar_std"  # widget: whiskers show std instead of the 95% bootstrap CI (opt-in)
 JOB = "attr_job"  # ui.jobs.Job running or last run in this session
 
 # network page
@@ -49,6 +50,9 @@ NET_TARGETS = "net_targets"  # widget: ... each with this many strongest targets
 NET_MAX_DRAWN = "net_max_drawn"  # widget: most edges drawn
 NET_FIT_ONLY = "net_fit_only"  # widget: only genes whose model fits (known Pearson r >= NET_MIN_R)
 NET_MIN_R = "net_min_r"  # widget: smallest model Pearson r kept
+NET_Q_ONLY = "net_q_only"  # widget: keep rows with q < 0.05 only
+NET_MOTIF_ONLY = "net_motif_only"  # widget: keep rows with a JASPAR site of the TF in the gene's peaks
+NET_KNOWN_ONLY = "net_known_only"  # widget: keep rows found in the reference
 
 # table page
 TAB_GENES = "tab_genes"
@@ -64,6 +68,9 @@ TAB_MIN_R = "tab_min_r"  # widget: smallest model Pearson r kept
 TABLE_DOWNLOAD_CSV = "table_download_csv"  # download button of the filtered rows
 TAB_EVERY_TF_GENE = "tab_every_tf_gene"  # widget: gene whose every TF's group mean is shown (from <GENE>.npy)
 TAB_EVERY_TF_CSV = "tab_every_tf_csv"  # download button of that gene's every-TF table
+TAB_Q_ONLY = "tab_q_only"  # widget: keep rows with q < 0.05 only
+TAB_MOTIF_ONLY = "tab_motif_only"  # widget: keep rows with motif support
+TAB_KNOWN_ONLY = "tab_known_only"  # widget: keep rows found in the reference
 
 # compare page
 CMP_A = "cmp_a"
@@ -81,6 +88,13 @@ DOT_GENES = "dot_genes"
 DOT_TOP = "dot_top"
 DOT_SCALED = "dot_scaled"
 DOT_CHART = "dot_chart"  # chart: clicking a dot opens the TF's regulon
+
+# edge evidence page
+EV_GENE = "ev_gene"  # widget: the gene whose evidence is shown
+EV_TF = "ev_tf"  # widget: the TF of the edge
+EV_REFERENCE = "ev_reference"  # widget: path of a curated reference CSV/TSV (typed)
+EV_JOB = "ev_job"  # ui.jobs.Job computing one gene's peak attributions
+EV_PEAKS_CHART = "ev_peaks_chart"  # chart: the Peaks view
 
 # perturb page
 PRT_TFS = "prt_tfs"  # widget: TFs to perturb
@@ -109,6 +123,7 @@ DEFAULTS: dict[str, Any] = {
     BAR_LAYOUT: "panels",
     BAR_OWN_AXIS: False,
     BAR_SAME_ORDER: False,
+    BAR_STD: False,
     NET_TOP_K: 3,
     NET_MIN_ABS: 0.0,
     NET_SIGN: "all",
@@ -119,6 +134,12 @@ DEFAULTS: dict[str, Any] = {
     NET_MAX_DRAWN: 2000,
     NET_FIT_ONLY: False,
     NET_MIN_R: 0.3,
+    NET_Q_ONLY: False,
+    NET_MOTIF_ONLY: False,
+    NET_KNOWN_ONLY: False,
+    TAB_Q_ONLY: False,
+    TAB_MOTIF_ONLY: False,
+    TAB_KNOWN_ONLY: False,
     TAB_SIGN: "all",
     TAB_SORT: "mean_attr",
     TAB_ASCENDING: False,

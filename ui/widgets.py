@@ -11,7 +11,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from cell2net_core.errors import Cell2NetInputError
-from cell2net_core.explore import export, figures, quality
+from cell2net_core.explore import export, figures, network, quality
 from ui import cache, state
 from ui.context import Context
 
@@ -79,6 +79,24 @@ def csv_payload(table: pd.DataFrame) -> str | functools.partial:
     if len(table) > LAZY_ROWS:
         return functools.partial(table.to_csv, index=False)
     return table.to_csv(index=False)
+
+
+def evidence_toggles(table: pd.DataFrame, keys: tuple[str, str, str]) -> dict:
+    """Three toggles (q < 0.05 only, with motif support, known only) as :func:`network.filter_edges`
+    options; a toggle the table cannot serve is disabled and says why (its rows are never dropped)."""
+    reasons = network.evidence_filters(table)
+    labels = (f"q < {network.Q_CUTOFF} only", "with motif support", "known only")
+    helps = ("Benjamini-Hochberg q of a two-sided one-sample t-test of mean != 0; rows without a q are dropped.",
+             "Rows whose TF has a JASPAR 2024 site (relative score >= 0.8) in the gene's linked peaks.",
+             "Rows whose TF -> gene pair is in the curated reference.")
+    values = []
+    for col, key, label, why, help_ in zip(st.columns(3), keys, labels, reasons.values(), helps, strict=True):
+        if why is not None:
+            st.session_state[key] = False
+        values.append(col.toggle(label, key=key, disabled=why is not None, help=why or help_))
+        if why is not None:
+            col.caption(why)
+    return {"max_q": network.Q_CUTOFF if values[0] else None, "with_motif": values[1], "known_only": values[2]}
 
 
 def clamp_state(key: str, low: float, high: float) -> None:

@@ -9,6 +9,11 @@ not the top-10 tables, which drop every negative mean:
   within ``top``. The sign check asks whether that mean has the planted sign.
 - AUPRC over every candidate TF-gene pair of the truth's genes, scored by the largest
   absolute mean attribution over the groups, a planted edge (either sign) counting as positive.
+
+Driver peaks (``truth_peaks.csv``, :func:`evaluate_peaks`): for each planted driver peak and
+cell type where it drives its gene, the peak's rank among the gene's peaks by mean peak
+attribution (``<GENE>.peaks.npy``) over that type's metacells, largest first; a hit is rank 0
+(the gene's top peak there).
 """
 
 from __future__ import annotations
@@ -23,7 +28,8 @@ import pandas as pd
 from ..errors import Cell2NetInputError
 from ..store import ResultStore
 
-__all__ = ["Evaluation", "evaluate", "read_truth", "average_precision"]
+__all__ = ["Evaluation", "evaluate", "read_truth", "average_precision", "read_truth_peaks", "evaluate_peaks",
+           "peak_report"]
 
 _TRUTH_COLUMNS = ("gene", "tf", "sign", "cell_types")
 
@@ -168,3 +174,76 @@ def evaluate(truth: pd.DataFrame, results: str | os.PathLike, *, groups: pd.Seri
     auprc = average_precision(pairs["score"].to_numpy(), pairs["planted"].to_numpy())
     return Evaluation(edges=edges, pairs=pairs, top=top, auprc=auprc)
 
+
+
+def read_truth_peaks(path: str | os.PathLike) -> pd.DataFrame:
+    """Read planted driver peaks ``gene, peak, cell_types`` (``;``-separated) and check the columns."""
+    path = Path(path)
+    if not path.is_file():
+        msg = f"Driver-peak truth {str(path)!r} does not exist; give the demo's truth_peaks.csv."
+        raise Cell2NetInputError(msg)
+    truth = pd.read_csv(path, dtype=str, keep_default_na=False)
+    missing = [c for c in ("gene", "peak", "cell_types") if c not in truth.columns]
+    if missing:
+        msg = f"{str(path)!r} lacks column(s) {missing}; expected gene, peak, cell_types."
+        raise Cell2NetInputError(msg)
+    return truth
+
+
+def evaluate_peaks(truth_peaks: pd.DataFrame, results: str | os.PathLike, *, groups: pd.Series) -> pd.DataFrame:
+    """Rank planted driver peaks among their gene's peaks by mean peak attribution where they drive.
+
+    Parameters
+    ----------
+    truth_peaks
+        Planted driver peaks (:func:`read_truth_peaks`).
+    results
+        Results folder holding ``<GENE>.peaks.npy`` / ``.peaks.json`` for every gene of the truth.
+    groups
+        Cell type of each metacell, indexed by metacell id.
+
+    Returns
+    -------
+    One row per driver peak and cell type: ``gene, peak, cell_type, mean_attr, rank`` (0 = the
+    gene's largest mean there), ``top`` (rank 0).
+
+    Examples
+    --------
+    >>> rows = evaluate_peaks(read_truth_peaks("demo/truth_peaks.csv"), "demo/results",
+    ...                       groups=mdata.obs["cell_type_v2"])  # doctest: +SKIP
+    """
+    store = ResultStore(results)
+    groups = groups.astype(str)
+    groups.index = groups.index.astype(str)
+    missing = [g for g in pd.unique(truth_peaks["gene"]) if g not in store.peak_genes()]
+    if missing:
+        msg = f"No stored peak attributions (<GENE>.peaks.npy) in {str(results)!r} for gene(s) {missing[:5]}; " \
+              "run attribute --peaks first."
+        raise Cell2NetInputError(msg)
+    rows = []
+    for gene, drivers in truth_peaks.groupby("gene", sort=False):
+        res = store.load_peaks(gene)
+        means = pd.DataFrame(res.attr, columns=res.peaks).groupby(groups.reindex(res.obs_names).to_numpy()).mean()
+        for d in drivers.itertuples(index=False):
+            for cell_type in [c for c in d.cell_types.split(";") if c]:
+                if d.peak not in means.columns or cell_type not in means.index:
+                    rows.append((gene, d.peak, cell_type, np.nan, np.nan, False))
+                    continue
+                row = means.loc[cell_type]
+                rank = int((row > row[d.peak]).sum())
+                rows.append((gene, d.peak, cell_type, float(row[d.peak]), rank, rank == 0))
+    return pd.DataFrame(rows, columns=["gene", "peak", "cell_type", "mean_attr", "rank", "top"])
+
+
+def peak_report(rows: pd.DataFrame) -> str:
+    """One line: how many planted driver peak x cell-type pairs are their gene's top peak.
+
+    Examples
+    --------
+    >>> peak_report(pd.DataFrame({"top": [True, False, True, True]}))
+    "driver peaks: 3/4 (75.0%) planted driver peak x cell-type pairs are their gene's top peak by mean peak \
+attribution there"
+    """
+    n, hits = len(rows), int(rows["top"].sum())
+    return (f"driver peaks: {hits}/{n} ({100 * hits / max(n, 1):.1f}%) planted driver peak x cell-type pairs are "
+            "their gene's top peak by mean peak attribution there")

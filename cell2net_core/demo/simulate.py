@@ -7,7 +7,12 @@ Generative model, per metacell ``m`` of cell type ``c``:
 - target ``g`` count ``y_mg ~ Poisson(b_g * exp(5 tanh(d_mg / 5)) * lib_m)`` with the drive
   ``d_mg = sum_a beta_a x_ma / s_a - sum_r gamma_r x_mr / s_r``: the log rate is (nearly) linear
   in the RAW TF counts the model sees, saturating softly, and a TF acts where it is expressed;
-- peak accessibility ``~ Poisson``, higher in the types where the gene's activators are on;
+- driver peaks: each target has one or two of its peaks that drive it in given cell types (the
+  types where its activators act, split between two drivers): there the peak is open (3x) and
+  its metacell-to-metacell accessibility ``a_mk = mean * lib * e_mk`` (``e`` log-normal) scales
+  the expression, ``log rate += PEAK_EFFECT * log e_mk`` (mean zero within a type, so the TF
+  drive is unchanged). Its activators' motif sites are planted in its driver peaks;
+- other peaks ``~ Poisson`` with the same noise and no cell-type pattern;
 - peak sequences are random DNA with motif sites sampled from the planted TFs' (and the
   decoys') JASPAR matrices; ``gene_tf`` comes from scanning every peak with every TF's
   log-odds matrix, so chance hits appear as well.
@@ -28,7 +33,7 @@ from ..errors import Cell2NetInputError
 from .jaspar import best_scores, jaspar_motifs, log_odds, min_max_score
 from .program import BLOOD_TFS, CELL_TYPES, COARSE, SHARES, TARGETS, TF_PROFILES, Target
 
-__all__ = ["simulate", "REL_THRESHOLD"]
+__all__ = ["simulate", "REL_THRESHOLD", "PEAK_EFFECT"]
 
 REL_THRESHOLD = 0.92  # motif hit: score >= min + 0.92 * (max - min)
 PEAK_WIDTH = 500
@@ -36,6 +41,9 @@ _SYMBOL = re.compile(r"^[A-Z][A-Z0-9-]*$")
 _OFF = 0.03  # expression of a TF outside its cell types, relative to full level
 _MAX_FOLD = 5.0  # the log-fold change saturates softly here (tanh)
 _REPRESSED_WHERE = 0.75  # a repressor acts where the gene's activation would reach this log-fold
+PEAK_EFFECT = 1.0  # log-fold of expression per log-fold of a driver peak's accessibility, where it drives
+_ACC_NOISE = 0.35  # sd of the log accessibility noise per metacell and peak
+_DRIVER_OPEN = 2.0  # a driver peak is (1 + this) times more open where it drives
 
 
 def _tf_universe(targets: list[Target], n_tfs: int, rng: np.random.Generator) -> list[str]:
@@ -95,8 +103,10 @@ def _sample_site(pwm: np.ndarray, freq: np.ndarray, rng: np.random.Generator) ->
     return site
 
 
-def _peaks(targets: list[Target], rng: np.random.Generator) -> tuple[pd.DataFrame, pd.DataFrame, list[set[str]]]:
-    """Peak table, peak-to-gene links and, per peak, the TFs whose sites were planted in it."""
+def _peaks(
+    targets: list[Target], rng: np.random.Generator
+) -> tuple[pd.DataFrame, pd.DataFrame, list[tuple[str, ...]]]:
+    """Peak table, peak-to-gene links and, per peak, the cell types where it drives its gene (empty: none)."""
     motifs = jaspar_motifs()
     rows, links, planted = [], [], []
     used: set[tuple[str, int]] = set()
@@ -110,6 +120,7 @@ def _peaks(targets: list[Target], rng: np.random.Generator) -> tuple[pd.DataFram
         offsets = np.concatenate([[int(rng.integers(-400, 400))], rng.integers(2_000, 120_000, size=n_peaks - 1)])
         offsets[1:] *= rng.choice([-1, 1], size=n_peaks - 1)
         seqs = [list(rng.choice(list("ACGT"), size=PEAK_LEN, p=[0.29, 0.21, 0.21, 0.29])) for _ in range(n_peaks)]
+        driven = _drivers(t, n_peaks, rng)
         sites = [tf for tf in (*t.activators, *t.repressors) for _ in range(int(rng.integers(1, 3)))]
         sites += list(t.decoys)
         taken = [[] for _ in range(n_peaks)]
@@ -118,8 +129,9 @@ def _peaks(targets: list[Target], rng: np.random.Generator) -> tuple[pd.DataFram
             counts = motifs[tf].counts
             freq = (counts + 0.01) / (counts + 0.01).sum(axis=1, keepdims=True)
             site = _sample_site(log_odds(counts), freq, rng)
+            pool = sorted(driven) if tf in t.activators else list(range(n_peaks))
             for _ in range(100):
-                p = int(rng.integers(n_peaks))
+                p = int(rng.choice(pool))
                 pos = int(rng.integers(8, PEAK_LEN - len(site) - 8))
                 if all(pos + len(site) <= a or pos >= b for a, b in taken[p]):
                     break
@@ -132,11 +144,24 @@ def _peaks(targets: list[Target], rng: np.random.Generator) -> tuple[pd.DataFram
             name = f"{chrom}-{start}-{start + PEAK_WIDTH}"
             rows.append((name, chrom, start, start + PEAK_WIDTH, summit, "".join(seqs[k])))
             links.append((t.gene, name, abs(summit - tss)))
-            planted.append(where[k])
+            planted.append(driven.get(k, ()))
     peaks = pd.DataFrame(rows, columns=["peak", "chr", "start", "end", "summit", "sequence"]).set_index("peak")
     peaks.index.name = None
     p2g = pd.DataFrame(links, columns=["gene", "peak", "distance"])
     return peaks, p2g, planted
+
+
+def _drivers(t: Target, n_peaks: int, rng: np.random.Generator) -> dict[int, tuple[str, ...]]:
+    """The gene's driver peaks (index within its peaks) and the cell types where each drives it.
+
+    One driver for all the types where the gene's activators act, or (half the time, with two
+    types or more) two drivers splitting those types."""
+    on = [c for c in CELL_TYPES if max(TF_PROFILES[tf].get(c, 0.0) for tf in t.activators) >= 0.5]
+    picks = rng.permutation(n_peaks)
+    if len(on) < 2 or rng.random() < 0.5:
+        return {int(picks[0]): tuple(on)}
+    cut = int(rng.integers(1, len(on)))
+    return {int(picks[0]): tuple(on[:cut]), int(picks[1]): tuple(on[cut:])}
 
 
 def _gene_tf(peaks: pd.DataFrame, p2g: pd.DataFrame, genes: list[str], tfs: list[str]) -> pd.DataFrame:
@@ -172,9 +197,11 @@ def _truth(targets: list[Target], effects: dict[tuple[str, str], float]) -> pd.D
 
 
 def _target_counts(
-    targets: list[Target], tfs: list[str], rel: np.ndarray, lib: np.ndarray, rng: np.random.Generator
+    targets: list[Target], tfs: list[str], rel: np.ndarray, lib: np.ndarray, peak_drive: np.ndarray,
+    rng: np.random.Generator,
 ) -> tuple[np.ndarray, dict[tuple[str, str], float]]:
-    """Target genes' counts from their planted activators and repressors, and each planted effect size."""
+    """Target genes' counts from their planted activators and repressors and their driver peaks
+    (``peak_drive``, ``(metacells, targets)`` log-folds), and each planted TF effect size."""
     effects: dict[tuple[str, str], float] = {}
     counts = np.zeros((len(lib), len(targets)), dtype=np.float32)
     for g, t in enumerate(targets):
@@ -185,43 +212,47 @@ def _target_counts(
         for tf in t.repressors:
             effects[(t.gene, tf)] = gamma = float(rng.uniform(1.5, 2.2))
             drive -= gamma * rel[:, tfs.index(tf)]
-        counts[:, g] = rng.poisson(np.exp(base + _MAX_FOLD * np.tanh(drive / _MAX_FOLD)) * lib)
+        rate = np.exp(base + _MAX_FOLD * np.tanh(drive / _MAX_FOLD) + peak_drive[:, g]) * lib
+        counts[:, g] = rng.poisson(rate)
     return counts, effects
 
 
-def _atac_counts(
-    targets: list[Target],
-    p2g: pd.DataFrame,
-    planted: np.ndarray,
-    types: np.ndarray,
-    lib_atac: np.ndarray,
-    rng: np.random.Generator,
-) -> np.ndarray:
-    """Peak counts: open where the gene's activators act, planted peaks more so."""
+def _accessibility(
+    targets: list[Target], p2g: pd.DataFrame, driven: list[tuple[str, ...]], types: np.ndarray,
+    lib_atac: np.ndarray, rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Peak counts, and each target's expression log-fold from its driver peaks' accessibility noise."""
     genes = [t.gene for t in targets]
-    gene_of_peak = p2g["gene"].to_numpy()
-    acc_mean = np.empty((len(CELL_TYPES), len(gene_of_peak)))
-    for k, gene in enumerate(gene_of_peak):
-        t = targets[genes.index(gene)]
-        open_in = np.array([max(TF_PROFILES[tf].get(c, 0.0) for tf in t.activators) for c in CELL_TYPES])
-        base = rng.uniform(1.0, 3.0)
-        acc_mean[:, k] = base * (1 + (2.0 if planted[k] else 0.5) * open_in)
-    counts = rng.poisson(acc_mean[types] * lib_atac[:, None] * np.exp(rng.normal(0, 0.3, acc_mean[types].shape)))
-    return counts.astype(np.float32)
+    n = len(types)
+    acc_mean = np.empty((len(CELL_TYPES), len(driven)))
+    noise = rng.normal(0, _ACC_NOISE, size=(n, len(driven)))
+    peak_drive = np.zeros((n, len(targets)))
+    for k, (gene, cell_types) in enumerate(zip(p2g["gene"], driven, strict=True)):
+        on = np.isin(np.array(CELL_TYPES), cell_types)
+        acc_mean[:, k] = rng.uniform(1.0, 3.0) * (1 + _DRIVER_OPEN * on)
+        peak_drive[:, genes.index(gene)] += PEAK_EFFECT * noise[:, k] * on[types]
+    counts = rng.poisson(acc_mean[types] * lib_atac[:, None] * np.exp(noise))
+    return counts.astype(np.float32), peak_drive
+
+
+def _truth_peaks(p2g: pd.DataFrame, driven: list[tuple[str, ...]]) -> pd.DataFrame:
+    rows = [(g, p, ";".join(c)) for g, p, c in zip(p2g["gene"], p2g["peak"], driven, strict=True) if c]
+    return pd.DataFrame(rows, columns=["gene", "peak", "cell_types"])
 
 
 def simulate(
     *, seed: int = 0, n_metacells: int = 1000, n_genes: int = 40, n_tfs: int = 150
-) -> tuple[md.MuData, pd.DataFrame]:
+) -> tuple[md.MuData, pd.DataFrame, pd.DataFrame]:
     """Simulate the demo dataset and its planted edges.
 
     Returns
     -------
-    ``(mdata, truth)``: a MuData in the cell2net contract and a table ``gene, tf, sign, cell_types``.
+    ``(mdata, truth, truth_peaks)``: a MuData in the cell2net contract, the planted edges
+    ``gene, tf, sign, cell_types`` and the driver peaks ``gene, peak, cell_types`` (``;``-separated).
 
     Examples
     --------
-    >>> mdata, truth = simulate(n_metacells=160, n_genes=6, n_tfs=30)  # doctest: +SKIP
+    >>> mdata, truth, truth_peaks = simulate(n_metacells=160, n_genes=6, n_tfs=30)  # doctest: +SKIP
     """
     if not 1 <= n_genes <= len(TARGETS):
         msg = f"n_genes={n_genes}: the demo program has 1 to {len(TARGETS)} target genes."
@@ -242,9 +273,9 @@ def simulate(
     tf_counts = rng.poisson(scale * profile[:, types].T * lib[:, None] * noise).astype(np.float32)
     rel = tf_counts / scale  # x / s: 1 at a TF's full level
 
-    target_counts, effects = _target_counts(targets, tfs, rel, lib, rng)
-    peaks, p2g, planted = _peaks(targets, rng)
-    atac_counts = _atac_counts(targets, p2g, planted, types, lib_atac, rng)
+    peaks, p2g, driven = _peaks(targets, rng)
+    atac_counts, peak_drive = _accessibility(targets, p2g, driven, types, lib_atac, rng)
+    target_counts, effects = _target_counts(targets, tfs, rel, lib, peak_drive, rng)
 
     obs_names = pd.Index([f"metacell_{i:04d}" for i in range(n_metacells)])
     rna_counts = np.concatenate([target_counts, tf_counts], axis=1)
@@ -274,4 +305,4 @@ def simulate(
     mdata.obs["cell_type_v2"] = pd.Categorical(labels, categories=list(CELL_TYPES))
     mdata.obs["total_counts_rna_log"] = np.log10(rna_counts.sum(axis=1) + other_rna)
     mdata.obs["total_counts_atac_log"] = np.log10(atac_counts.sum(axis=1) + other_atac)
-    return mdata, _truth(targets, effects)
+    return mdata, _truth(targets, effects), _truth_peaks(p2g, driven)

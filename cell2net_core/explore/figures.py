@@ -29,6 +29,8 @@ __all__ = [
     "missing_note",
     "dot_plot",
     "tf_violin",
+    "WHISKERS",
+    "has_ci",
 ]
 
 POSITIVE = "#c0392b"
@@ -54,13 +56,69 @@ def image_config(filename: str, *, fmt: str = "png") -> dict:
     return {"displaylogo": False, "toImageButtonOptions": {"format": fmt, "filename": safe, "scale": 2}}
 
 
+#: What each evidence number is, as the hovers and docs/evidence.md say it.
+CI_NOTE = "95% CI: bootstrap of the mean over the group's metacells (1,000 resamples, seed 0)"
+P_NOTE = "p: two-sided one-sample t-test of mean != 0 over the metacells"
+Q_NOTE = "q: Benjamini-Hochberg over the table's rows"
+WHISKERS = ("ci", "std")
+
+
+def _num(value: object) -> str:
+    return "n/a" if value is None or pd.isna(value) else f"{float(value):.3g}"
+
+
+def _evidence_lines(df: pd.DataFrame) -> list[str]:
+    """Per row: its CI, p and q (named with their method), motif and known status, when the table has them."""
+    lines = ["" for _ in range(len(df))]
+    col = {c: (df[c] if c in df.columns else pd.Series(pd.NA, index=df.index)) for c in
+           ("ci_low", "ci_high", "p_value", "q_value", "motif_id", "motif_sites", "known")}
+    for i, (lo, hi, p, q, mid, sites, known) in enumerate(zip(*col.values(), strict=True)):
+        text = ""
+        if "ci_low" in df.columns:
+            text += f"<br>{CI_NOTE}: [{_num(lo)}, {_num(hi)}]"
+        if "p_value" in df.columns:
+            text += f"<br>{P_NOTE}: {_num(p)}"
+        if "q_value" in df.columns:
+            text += f"<br>{Q_NOTE}: {_num(q)}"
+        if "motif_id" in df.columns:
+            text += f"<br>JASPAR motif: {mid} ({_num(sites)} sites)" if isinstance(mid, str) and mid else \
+                "<br>JASPAR motif: none for this TF"
+        if "known" in df.columns and not pd.isna(known):
+            text += f"<br>in the reference: {'yes' if known else 'no'}"
+        lines[i] = text
+    return lines
+
+
 def _hover(df: pd.DataFrame, group: str) -> list[str]:
     n = df["n_metacells"] if "n_metacells" in df.columns else pd.Series(pd.NA, index=df.index)
     return [
         f"<b>{t}</b> -> {g}<br>{group}: {c}<br>mean: {m:.4g}<br>std: {s:.4g}"
-        f"<br>metacells: {'n/a' if pd.isna(k) else int(k)}"
-        for t, g, c, m, s, k in zip(df["tf"], df["gene"], df[group], df["mean_attr"], df["std_attr"], n, strict=True)
+        f"<br>metacells: {'n/a' if pd.isna(k) else int(k)}{ev}"
+        for t, g, c, m, s, k, ev in zip(df["tf"], df["gene"], df[group], df["mean_attr"], df["std_attr"], n,
+                                        _evidence_lines(df), strict=True)
     ]
+
+
+def has_ci(table: pd.DataFrame) -> bool:
+    """Whether the table holds bootstrap intervals (``ci_low``, ``ci_high`` with a value somewhere).
+
+    Examples
+    --------
+    >>> has_ci(pd.DataFrame({"ci_low": [None], "ci_high": [None]})), has_ci(pd.DataFrame({"mean_attr": [1.0]}))
+    (False, False)
+    """
+    return {"ci_low", "ci_high"} <= set(table.columns) and bool(table["ci_low"].notna().any())
+
+
+def _whiskers(part: pd.DataFrame, kind: str) -> dict:
+    """``error_x`` of one panel: CI bounds (asymmetric) or +/- std; a missing bound draws no whisker."""
+    mean = part["mean_attr"].to_numpy(dtype=float)
+    if kind == "ci":
+        up = part["ci_high"].to_numpy(dtype=float) - mean
+        down = mean - part["ci_low"].to_numpy(dtype=float)
+        return {"type": "data", "symmetric": False, "array": [None if np.isnan(v) else v for v in up],
+                "arrayminus": [None if np.isnan(v) else v for v in down], "thickness": 1}
+    return {"type": "data", "array": part["std_attr"].tolist(), "thickness": 1}
 
 
 def _gene_rows(table: pd.DataFrame, gene: str) -> tuple[pd.DataFrame, str]:
@@ -89,16 +147,20 @@ def missing_note(table: pd.DataFrame) -> str:
     return f"not in this group's top {n}"
 
 
-def _shared_range(rows: pd.DataFrame) -> list[float]:
-    lo = float(np.nanmin(np.r_[(rows["mean_attr"] - rows["std_attr"]).to_numpy(dtype=float), 0.0]))
-    hi = float(np.nanmax(np.r_[(rows["mean_attr"] + rows["std_attr"]).to_numpy(dtype=float), 0.0]))
+def _shared_range(rows: pd.DataFrame, kind: str = "std") -> list[float]:
+    if kind == "ci":
+        low, high = rows["ci_low"].fillna(rows["mean_attr"]), rows["ci_high"].fillna(rows["mean_attr"])
+    else:
+        low, high = rows["mean_attr"] - rows["std_attr"], rows["mean_attr"] + rows["std_attr"]
+    lo = float(np.nanmin(np.r_[low.to_numpy(dtype=float), 0.0]))
+    hi = float(np.nanmax(np.r_[high.to_numpy(dtype=float), 0.0]))
     pad = 0.05 * (hi - lo or 1.0)
     return [lo - pad, hi + pad]
 
 
 def tf_bars(table: pd.DataFrame, gene: str, *, grouped: bool = False, shared_axis: bool = True,
-            same_order: bool = False) -> go.Figure:
-    """Top TFs of a gene per group as horizontal bars with std error bars, coloured by sign.
+            same_order: bool = False, whiskers: str = "ci") -> go.Figure:
+    """Top TFs of a gene per group as horizontal bars with whiskers, coloured by sign.
 
     Parameters
     ----------
@@ -114,12 +176,25 @@ def tf_bars(table: pd.DataFrame, gene: str, *, grouped: bool = False, shared_axi
     same_order
         Order TFs the same way in every panel (by their largest ``|mean|`` over groups)
         rather than by the panel's own values.
+    whiskers
+        ``"ci"``: the 95% bootstrap interval ``ci_low..ci_high`` when the table holds it (else std,
+        and the title says so); ``"std"``: mean +/- std. The hover names the interval, p and q and their tests.
 
     Examples
     --------
-    >>> fig = tf_bars(table, "MS4A1")  # doctest: +SKIP
+    >>> from cell2net_core.testing import random_table
+    >>> t = random_table(n_genes=1, n_tfs=4, top=3).assign(ci_low=-1.0, ci_high=2.0)
+    >>> fig = tf_bars(t, "GENE0")
+    >>> fig.data[0].error_x.symmetric, "whiskers: 95% bootstrap CI" in fig.layout.title.text
+    (False, True)
+    >>> "whiskers: std" in tf_bars(t.drop(columns=["ci_low", "ci_high"]), "GENE0").layout.title.text
+    True
     """
+    if whiskers not in WHISKERS:
+        msg = f"whiskers {whiskers!r} is not one of {WHISKERS}."
+        raise Cell2NetInputError(msg)
     rows, group = _gene_rows(table, gene)
+    kind = "ci" if whiskers == "ci" and has_ci(rows) else "std"
     if grouped:
         colour = rows.pivot_table(index="tf", columns=group, values="mean_attr", aggfunc="first")
         return dot_plot(colour, title=f"TFs of {gene} per {group} (colour: mean attribution; grey x: "
@@ -136,21 +211,23 @@ def tf_bars(table: pd.DataFrame, gene: str, *, grouped: bool = False, shared_axi
         fig.add_trace(
             go.Bar(
                 x=part["mean_attr"], y=part["tf"], orientation="h",
-                error_x={"type": "data", "array": part["std_attr"].tolist(), "thickness": 1},
+                error_x=_whiskers(part, kind),
                 marker_color=part["_colour"].tolist(), hovertext=part["_hover"].tolist(), hoverinfo="text",
                 showlegend=False,
             ),
             row=i // ncols + 1, col=i % ncols + 1,
         )
     if shared_axis:
-        fig.update_xaxes(range=_shared_range(rows), matches="x")
+        fig.update_xaxes(range=_shared_range(rows, kind), matches="x")
     fig.update_xaxes(title_text=VALUE_TITLE, title_font={"size": 10}, row=nrows)
     fig.update_layout(height=max(350, 300 * nrows))
     for name, colour in (("activation (mean > 0)", POSITIVE), ("repression (mean < 0)", NEGATIVE)):
         fig.add_trace(go.Bar(x=[None], y=[None], marker_color=colour, name=name, showlegend=True))
     axis = "one shared value axis" if shared_axis else "each panel its own value axis"
+    what = {"ci": "95% bootstrap CI of the mean",
+            "std": "std" + (" (the table holds no CI)" if whiskers == "ci" else "")}[kind]
     fig.update_layout(
-        title=f"Top TFs of {gene} per {group} (bars: mean attribution, whiskers: std; {axis})",
+        title=f"Top TFs of {gene} per {group} (bars: mean attribution, whiskers: {what}; {axis})",
         legend={"orientation": "h", "yref": "container", "y": 0, "yanchor": "bottom"},
         margin={"l": 10, "r": 10, "t": 70, "b": 90},
     )
@@ -304,6 +381,38 @@ def _edge_info_trace(
     )
 
 
+KNOWN_COLOUR = "#f1c40f"
+MOTIF_COLOUR = "#2c3e50"
+
+
+def _known_traces(tf: np.ndarray, gene: np.ndarray, pairs: pd.DataFrame,
+                  pos: dict[str, tuple[float, float]]) -> list[go.Scattergl]:
+    """Known edges (``known`` true): a gold halo, drawn under the edge lines and named in the legend."""
+    if "known" not in pairs.columns:
+        return []
+    known = pairs["known"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+    xs, ys = _segments(tf[known], gene[known], pos)
+    return [go.Scattergl(x=xs, y=ys, mode="lines", hoverinfo="skip", opacity=0.45,
+                         line={"color": KNOWN_COLOUR, "width": 9},
+                         name=f"known: in the reference (gold halo; {int(known.sum())} edges)")]
+
+
+def _motif_traces(tf: np.ndarray, gene: np.ndarray, pairs: pd.DataFrame,
+                  pos: dict[str, tuple[float, float]]) -> list[go.Scattergl]:
+    """Motif-supported edges (``motif_sites > 0``): a triangle at the edge's middle, named in the legend."""
+    if "motif_sites" not in pairs.columns:
+        return []
+    sel = np.flatnonzero((pd.to_numeric(pairs["motif_sites"], errors="coerce") > 0).fillna(False).to_numpy(bool))
+    ids = pairs["motif_id"].astype(str).to_numpy() if "motif_id" in pairs.columns else np.full(len(tf), "")
+    mid = [((pos[tf[i]][0] + pos[gene[i]][0]) / 2, (pos[tf[i]][1] + pos[gene[i]][1]) / 2) for i in sel]
+    return [go.Scattergl(
+        x=[m[0] for m in mid], y=[m[1] for m in mid], mode="markers",
+        marker={"symbol": "triangle-up", "size": 8, "color": MOTIF_COLOUR}, hoverinfo="text",
+        hovertext=[f"{tf[i]} -> {gene[i]}: JASPAR {ids[i]} site(s) in the gene's linked peaks" for i in sel],
+        name=f"motif support: the TF's JASPAR site in the gene's peaks (triangle; {len(sel)} edges)",
+    )]
+
+
 MAX_LABELS = 150  # every node is labelled up to this many nodes; above it, the best-connected ones
 _HUB_LABELS = 30
 
@@ -369,7 +478,9 @@ def network_figure(
     points carry their name in ``customdata`` for click selection. With ``focus``,
     nodes and edges outside the focus nodes' neighbourhood are faded. Every node is
     labelled up to ``max_labels`` nodes; above, the 30 best-connected and the focused ones.
-    Hovering an edge's midpoint names its strongest group and its mean attribution.
+    Hovering an edge's midpoint names its strongest group and its mean attribution. When the pairs
+    carry ``known`` (reference) or ``motif_sites``, known edges get a gold halo and motif-supported
+    edges a triangle at their middle, both named in the legend.
 
     Examples
     --------
@@ -384,7 +495,8 @@ def network_figure(
     gene = pairs["gene"].astype(str).to_numpy()
     mean = pairs["mean_attr"].to_numpy(dtype=float)
     near = np.isin(tf, list(focus_set)) | np.isin(gene, list(focus_set)) if focus_set else np.ones(len(tf), bool)
-    for trace in _edge_traces(tf, gene, mean, near, pos):
+    for trace in [*_known_traces(tf, gene, pairs, pos), *_edge_traces(tf, gene, mean, near, pos),
+                  *_motif_traces(tf, gene, pairs, pos)]:
         fig.add_trace(trace)
     fig.add_trace(_edge_info_trace(pairs, tf, gene, mean, pos))
     lit_nodes = focus_set | set(tf[near]) | set(gene[near])

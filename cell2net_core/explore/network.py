@@ -38,6 +38,8 @@ __all__ = [
     "LAYOUTS",
     "arranged_layout",
     "tf_tf_pairs",
+    "Q_CUTOFF",
+    "evidence_filters",
 ]
 
 LAYOUTS = ("spring", "concentric", "bipartite", "hierarchy")
@@ -45,6 +47,45 @@ LAYOUTS = ("spring", "concentric", "bipartite", "hierarchy")
 SIGNS = ("all", "positive", "negative")
 MAX_DRAWN_EDGES = 2000
 REQUIRED = ("tf", "gene", "mean_attr", "std_attr")
+Q_CUTOFF = 0.05
+#: evidence filter -> (column it reads, what the page says when the table lacks it)
+_EVIDENCE = {
+    "max_q": ("q_value", "no q-values in this table (a tutorial table, or results stored without evidence)"),
+    "with_motif": ("motif_sites", "no motif columns in this table (attribute with --motifs)"),
+    "known_only": ("known", "no known column in this table (give a reference: --reference FILE)"),
+}
+
+
+def evidence_filters(table: pd.DataFrame) -> dict[str, str | None]:
+    """For each evidence filter (``max_q``, ``with_motif``, ``known_only``): ``None`` when the table
+    can be filtered on it, else why not (to show beside the disabled control).
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"tf": ["A"], "gene": ["G"], "ct": ["NK"], "mean_attr": [1.0], "std_attr": [0.0],
+    ...                   "q_value": [0.01]})
+    >>> evidence_filters(t)["max_q"], evidence_filters(t)["known_only"][:11]
+    (None, 'no known co')
+    """
+    return {k: None if col in table.columns and table[col].notna().any() else why
+            for k, (col, why) in _EVIDENCE.items()}
+
+
+def _evidence_keep(table: pd.DataFrame, *, max_q: float | None, with_motif: bool, known_only: bool) -> np.ndarray:
+    """Rows passing the evidence filters; a filter the table cannot serve raises (never drops rows silently)."""
+    reasons = evidence_filters(table)
+    keep = np.ones(len(table), dtype=bool)
+    for name, on in (("max_q", max_q is not None), ("with_motif", with_motif), ("known_only", known_only)):
+        if on and reasons[name] is not None:
+            msg = f"Cannot filter on {_EVIDENCE[name][0]}: {reasons[name]}."
+            raise Cell2NetInputError(msg)
+    if max_q is not None:  # a row without a q-value (p not computable) does not pass
+        keep &= (pd.to_numeric(table["q_value"], errors="coerce") < max_q).fillna(False).to_numpy(dtype=bool)
+    if with_motif:
+        keep &= (pd.to_numeric(table["motif_sites"], errors="coerce") > 0).fillna(False).to_numpy(dtype=bool)
+    if known_only:
+        keep &= table["known"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+    return keep
 
 
 def check_table(table: pd.DataFrame) -> str:
@@ -93,6 +134,9 @@ def filter_edges(
     sign: str = "all",
     mean_range: tuple[float, float] | None = None,
     std_range: tuple[float, float] | None = None,
+    max_q: float | None = None,
+    with_motif: bool = False,
+    known_only: bool = False,
 ) -> pd.DataFrame:
     """Rows of a ``tf_to_gene`` table that pass every filter.
 
@@ -110,6 +154,12 @@ def filter_edges(
         ``"all"``, ``"positive"`` (activation, mean > 0) or ``"negative"`` (repression, mean < 0).
     mean_range, std_range
         Inclusive ``(low, high)`` bounds on ``mean_attr`` and ``std_attr``.
+    max_q
+        Keep rows with ``q_value < max_q`` (e.g. :data:`Q_CUTOFF`); rows without a q-value are
+        dropped. A table without q-values raises (see :func:`evidence_filters`).
+    with_motif, known_only
+        Keep rows with ``motif_sites > 0`` (a JASPAR site of the TF in the gene's peaks), or with
+        ``known`` true (in the reference); a table without the column raises.
 
     Returns
     -------
@@ -122,6 +172,8 @@ def filter_edges(
     >>> edges = filter_edges(table, cell_types=["NK"], top_k=3, sign="positive")
     >>> bool((edges["mean_attr"] > 0).all()), set(edges["cell_type_v2"])
     (True, {'NK'})
+    >>> len(filter_edges(table.assign(q_value=[0.01, 0.2] * (len(table) // 2)), max_q=0.05)) == len(table) // 2
+    True
     """
     group = check_table(table)
     if sign not in SIGNS:
@@ -133,6 +185,7 @@ def filter_edges(
     mean = table["mean_attr"].to_numpy(dtype=float)
     keep = _isin(table[group].astype(str), cell_types) & _isin(table["gene"], genes) & _isin(table["tf"], tfs)
     keep &= np.abs(mean) >= min_abs
+    keep &= _evidence_keep(table, max_q=max_q, with_motif=with_motif, known_only=known_only)
     if sign == "positive":
         keep &= mean > 0
     elif sign == "negative":
@@ -157,7 +210,8 @@ def pair_edges(edges: pd.DataFrame) -> pd.DataFrame:
 
     Returns
     -------
-    DataFrame ``tf, gene, mean_attr, abs_attr, group, n_groups``, strongest first.
+    DataFrame ``tf, gene, mean_attr, abs_attr, group, n_groups``, strongest first; plus ``known``,
+    ``motif_id``, ``motif_sites`` when the rows hold them (one value per TF and gene).
 
     Examples
     --------
@@ -170,7 +224,8 @@ def pair_edges(edges: pd.DataFrame) -> pd.DataFrame:
     group = check_table(edges)
     if edges.empty:
         return pd.DataFrame(columns=["tf", "gene", "mean_attr", "abs_attr", "group", "n_groups"])
-    df = edges[["tf", "gene", group, "mean_attr"]].copy()
+    extra = [c for c in ("known", "motif_id", "motif_sites") if c in edges.columns]
+    df = edges[["tf", "gene", group, "mean_attr", *extra]].copy()
     df["abs_attr"] = df["mean_attr"].abs()
     df = df.sort_values("abs_attr", ascending=False, kind="stable")
     counts = df.groupby(["tf", "gene"], sort=False).size()
