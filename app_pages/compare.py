@@ -5,7 +5,7 @@ import streamlit as st
 from cell2net_core import data
 from cell2net_core.explore import compare, figures, network
 from ui import cache, source, state
-from ui.widgets import chart, guard, network_table
+from ui.widgets import chart, guard, network_table, table_columns
 
 ALL = "All genes"
 ctx = source.current()
@@ -57,7 +57,7 @@ with guard():
     tests = compare.metacell_tests(attribution.attr, labels, a, b, tfs=attribution.tfs)
 st.caption(f"Per TF: {label_a} vs {label_b} over metacells of {gene}, two-sided Mann-Whitney U test; "
            "q = Benjamini-Hochberg over TFs.")
-st.dataframe(tests, hide_index=True, height=300)
+st.dataframe(tests, hide_index=True, height=300, column_config=table_columns(tests))
 tf = st.selectbox("TF", tests["tf"].tolist(), key=state.CMP_TF)
 column = attribution.tfs.index(tf)
 chart(figures.tf_violin(attribution.attr[:, column], labels, tf=tf, gene=gene, groups=[*a, *b]),

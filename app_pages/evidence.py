@@ -9,7 +9,7 @@ from cell2net_core.explore import evidence, network
 from cell2net_core.known import known_agreement, mark_known
 from cell2net_core.settings import Settings
 from ui import cache, jobs, source, state
-from ui.widgets import chart, guard, network_table
+from ui.widgets import chart, guard, network_table, table_columns
 
 EDGE_COLUMNS = ["mean_attr", "std_attr", "ci_low", "ci_high", "p_value", "q_value", "motif_id", "motif_sites",
                 "motif_peaks", "known", "n_metacells"]
@@ -54,7 +54,8 @@ if reference is not None:
 # ------------------------------------------------------------------ (1) the edge
 st.subheader(f"{tf} -> {gene}")
 edge = rows[rows["tf"].astype(str) == tf]
-st.dataframe(edge[[group, *[c for c in EDGE_COLUMNS if c in edge.columns]]], hide_index=True)
+shown_edge = edge[[group, *[c for c in EDGE_COLUMNS if c in edge.columns]]]
+st.dataframe(shown_edge, hide_index=True, column_config=table_columns(shown_edge))
 if "q_value" in edge.columns:
     st.caption("mean_attr: mean Integrated-Gradients attribution over the group's metacells; ci_low..ci_high: 95% "
                "percentile bootstrap interval of that mean (1,000 resamples of the metacells, seed 0); p_value: "
@@ -131,7 +132,7 @@ else:
                 f"({len(reference):,} edges, {ref_path.strip()!r}).")
     with guard(stop=False):
         agreement = known_agreement(table, reference)
-        st.dataframe(agreement, hide_index=True)
+        st.dataframe(agreement, hide_index=True, column_config=table_columns(agreement))
         st.caption("Per group: precision_at_k = share of the top k edges by |mean_attr| that the reference holds; "
                    "baseline = that share when the same k TFs get targets drawn at random from the table's genes "
                    "(1,000 seeded draws); enrichment = precision / baseline; p_value = hypergeometric test "

@@ -5,7 +5,16 @@ import streamlit as st
 
 from cell2net_core.explore import export, network
 from ui import cache, source, state
-from ui.widgets import clamp_state, csv_payload, evidence_toggles, export_buttons, fit_filter, guard, network_table
+from ui.widgets import (
+    clamp_state,
+    csv_payload,
+    evidence_toggles,
+    export_buttons,
+    fit_filter,
+    guard,
+    network_table,
+    table_columns,
+)
 
 ctx = source.current()
 st.title("TF -> gene table")
@@ -57,7 +66,7 @@ st.caption(f"The table: {network.describe_rows(table)}; rank = the TF's place wi
 if shown.empty:
     st.warning("No row passes these filters: widen the genes, TFs, groups, ranges or sign.")
     st.stop()
-st.dataframe(shown, hide_index=True, height=480)
+st.dataframe(shown, hide_index=True, height=480, column_config=table_columns(shown))
 st.download_button(
     f"Download these {len(shown):,} rows (CSV)", csv_payload(shown), file_name="tf_to_gene_filtered.csv",
     mime="text/csv", key=state.TABLE_DOWNLOAD_CSV, icon=":material/download:",
@@ -81,7 +90,7 @@ with guard():
 st.caption(f"From {gene}.npy: every one of the gene's {every['tf'].nunique():,} TFs, its mean and std of the "
            f"Integrated-Gradients attribution over all metacells of each {group} (n_metacells), not only the top "
            f"TFs stored in the table above; {len(every):,} rows, rank 1 = largest mean in its group.")
-st.dataframe(every, hide_index=True, height=360)
+st.dataframe(every, hide_index=True, height=360, column_config=table_columns(every))
 st.download_button(f"Download {gene}'s {len(every):,} rows (CSV)", every.to_csv(index=False),
                    file_name=f"{gene}_every_tf_by_{group}.csv", mime="text/csv", key=state.TAB_EVERY_TF_CSV,
                    icon=":material/download:")

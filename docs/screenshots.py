@@ -72,6 +72,26 @@ def demo_pages(page, url: str, out: Path) -> None:
     page.wait_for_selector(IDLE)
     page.screenshot(path=out / "compare.png", full_page=True)
 
+    page.get_by_role("link", name="Edge evidence").first.click()
+    expect(page.get_by_role("heading", name="Edge evidence")).to_be_visible()
+    page.wait_for_selector(IDLE)
+    pick(page, "Gene (type to search)", "MS4A1", "MS4A1")
+    pick(page, "TF (strongest first; type to search)", "PAX5", "PAX5")
+    expect(page.get_by_role("heading", name="Motif of PAX5")).to_be_visible()
+    page.wait_for_selector(IDLE)
+    page.screenshot(path=out / "evidence.png", full_page=True)
+
+    page.get_by_role("link", name="Perturb").first.click()
+    page.wait_for_selector(IDLE)
+    page.get_by_role("combobox").first.click()  # the TF picker (its label also names a help button)
+    page.keyboard.type("PAX5")
+    page.get_by_role("option", name="PAX5", exact=True).first.click()
+    page.keyboard.press("Escape")
+    page.wait_for_selector(IDLE)
+    expect(page.locator(".js-plotly-plot").first).to_be_visible()
+    page.wait_for_selector(IDLE)
+    page.screenshot(path=out / "perturb.png", full_page=True)
+
 
 def tutorial_pages(page, url: str, out: Path) -> None:
     """The network overview and the dot plot on a tutorial-sized tf_to_gene.csv (154,160 rows) alone."""

@@ -32,6 +32,15 @@ _FORMAT_LABELS = {
 }
 
 
+#: Columns holding p- or q-values: shown in scientific notation (0.000...01 is unreadable).
+_P_COLUMNS = ("p_value", "q_value", "p", "q")
+
+
+def table_columns(table: pd.DataFrame) -> dict:
+    """``st.dataframe`` column settings: p- and q-values in scientific notation, missing left blank."""
+    return {c: st.column_config.NumberColumn(c, format="%.2e") for c in _P_COLUMNS if c in table.columns}
+
+
 @contextlib.contextmanager
 def guard(*, stop: bool = True) -> Iterator[None]:
     """Show bad input as an error message (no traceback); then stop the page, or go on with ``stop=False``."""
