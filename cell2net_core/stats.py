@@ -19,11 +19,15 @@ attributes across a group's metacells, not how an effect replicates across donor
 
 from __future__ import annotations
 
+import contextlib
+import threading
 import warnings
+from collections.abc import Iterator
 
 import numpy as np
 import pandas as pd
 from scipy import stats as sps
+from threadpoolctl import ThreadpoolController
 
 __all__ = ["EVIDENCE_COLUMNS", "N_BOOT", "SEED", "CONFIDENCE", "mean_evidence", "bh_q", "add_q_values"]
 
@@ -31,6 +35,32 @@ EVIDENCE_COLUMNS = ("ci_low", "ci_high", "p_value", "q_value")
 N_BOOT = 1000
 SEED = 0
 CONFIDENCE = 0.95
+
+_BLAS: dict = {"controller": None, "users": 0, "limit": None}
+_BLAS_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _one_blas_thread() -> Iterator[None]:
+    """numpy's BLAS on one thread meanwhile (``threadpoolctl``), restored when the last user leaves.
+
+    The bootstrap's matrix product is small (resamples x metacells x TFs): a multi-threaded BLAS
+    spends more time waking its threads than computing (40x on a loaded 2-core machine), and its
+    last bits depend on the machine's core count; on one thread they do not. Counted, so genes in
+    threads of one process neither restore the setting under each other nor leave it changed.
+    """
+    with _BLAS_LOCK:
+        if _BLAS["users"] == 0:
+            _BLAS["controller"] = _BLAS["controller"] or ThreadpoolController()
+            _BLAS["limit"] = _BLAS["controller"].limit(limits=1, user_api="blas")
+        _BLAS["users"] += 1
+    try:
+        yield
+    finally:
+        with _BLAS_LOCK:
+            _BLAS["users"] -= 1
+            if _BLAS["users"] == 0:
+                _BLAS["limit"].restore_original_limits()
 
 
 def mean_evidence(
@@ -80,7 +110,8 @@ def mean_evidence(
     draws = rng.integers(0, n, size=(n_boot, n))  # each resample: n metacells drawn with replacement
     offsets = (np.arange(n_boot) * n)[:, None]
     counts = np.bincount((draws + offsets).ravel(), minlength=n_boot * n).reshape(n_boot, n).astype(np.float64)
-    deviation = counts @ (rows - mean) / n  # bootstrap mean minus the sample mean, (n_boot, k); float: BLAS
+    with _one_blas_thread():
+        deviation = counts @ (rows - mean) / n  # bootstrap mean minus the sample mean, (n_boot, k); float: BLAS
     tail = (1.0 - confidence) / 2 * 100
     low, high = np.percentile(deviation, [tail, 100 - tail], axis=0)
     return {"ci_low": mean + low, "ci_high": mean + high, "p_value": _ttest(rows)}
