@@ -3,8 +3,9 @@
 # scipy, h5py, networkx, tqdm and pytest, no registry): wheels of the rest come in .whl/ (see README,
 # "GPU"): captum==0.9.0 mudata==0.3.10 anndata==0.12.19 pandas==2.3.3 array-api-compat donfig google-crc32c
 # legacy-api-wrap natsort numcodecs scverse-misc session-info2 zarr msgspec typing-extensions packaging pytz
-# tzdata matplotlib contourpy cycler fonttools kiwisolver pillow pyparsing python-dateutil six. Runs the core tests with CUDA present (tests/test_cuda.py compares CUDA with the CPU), then
-# prints the CUDA figures. App, demo and Ray tests are left out (no streamlit, plotly, pyjaspar or ray there).
+# tzdata matplotlib contourpy cycler fonttools kiwisolver pillow pyparsing python-dateutil six threadpoolctl.
+# Runs the core tests with CUDA present (tests/test_cuda.py compares CUDA with the CPU), then prints the CUDA
+# figures. App, demo and Ray tests are left out (no streamlit, plotly, pyjaspar or ray there).
 set -u
 pip install -q --no-deps --target /tmp/site .whl/*.whl 2>&1 | tail -1
 export PYTHONPATH=/tmp/site:$PWD
