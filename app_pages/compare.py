@@ -31,7 +31,7 @@ with guard():
     activity = compare.tf_activity(table, genes=None if gene == ALL else [gene])
 miss_a, miss_b = compare.missing_counts(diff)
 st.caption(
-    f"From the table ({network.describe_rows(table)}): {len(diff):,} TFs; {miss_a:,} missing in {label_a} and "
+    f"From the table ({cache.table_note(ctx.results)[0]}): {len(diff):,} TFs; {miss_a:,} missing in {label_a} and "
     f"{miss_b:,} missing in {label_b} (outside those groups' top lists), left out of the difference. "
     "A difference averages over the genes where both sides hold the TF."
 )

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from cell2net_core.explore import compare, figures, network
-from ui import source, state
+from ui import cache, source, state
 from ui.widgets import PAGES, chart, guard, network_table
 
 ctx = source.current()
@@ -27,7 +27,7 @@ st.caption(
     "Colour: mean attribution over the genes where the TF is in a group's top list"
     f"{' (row-scaled)' if scaled else ''}; "
     f"size: {size_title}{'' if size is not None else ' (no dataset loaded)'}; grey x: in no gene's top list of "
-    f"that group. Rows and columns clustered (average linkage). Table: {network.describe_rows(table)}."
+    f"that group. Rows and columns clustered (average linkage). Table: {cache.table_note(ctx.results)[0]}."
 )
 fig = figures.dot_plot(colour, size=size, size_title=size_title, scaled=scaled, missing="in no gene's top list",
                        title=f"{len(colour)} TFs x {colour.shape[1]} {group} groups")

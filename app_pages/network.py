@@ -48,8 +48,8 @@ with st.expander("Filters", expanded=True):
     max_drawn = c9.number_input("Most edges drawn", 10, 5000, step=100, key=state.NET_MAX_DRAWN)
     fitted = fit_filter(ctx, table, only_key=state.NET_FIT_ONLY, min_r_key=state.NET_MIN_R)
     evidence = evidence_toggles(table, (state.NET_Q_ONLY, state.NET_MOTIF_ONLY, state.NET_KNOWN_ONLY))
-st.caption(f"The table: {network.describe_rows(table)}. |mean| quantiles 50/90/99%: "
-           + ", ".join(f"{q:.3g}" for q in table["mean_attr"].abs().quantile([0.5, 0.9, 0.99])))
+rows_note, quantiles = cache.table_note(ctx.results)
+st.caption(f"The table: {rows_note}. |mean| quantiles 50/90/99%: " + ", ".join(f"{q:.3g}" for q in quantiles))
 
 with guard():
     edges = network.filter_edges(

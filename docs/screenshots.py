@@ -57,7 +57,7 @@ def demo_pages(page, url: str, out: Path) -> None:
     page.screenshot(path=out / "network.png", full_page=True)
 
     page.get_by_role("link", name="Table").first.click()
-    expect(page.get_by_text("Rows shown")).to_be_visible()
+    expect(page.get_by_text("Rows passing the filters")).to_be_visible()
     page.wait_for_selector(IDLE)
     page.screenshot(path=out / "table.png", full_page=True)
 

@@ -188,6 +188,20 @@ def test_network_regulon_and_hierarchy_views(monkeypatch, results):
     assert at.warning or at.get("plotly_chart")
 
 
+def test_table_grid_shows_the_first_rows_and_the_download_holds_all(monkeypatch, tmp_path, downloads):
+    table = random_table(n_genes=150, n_tfs=30, top=10)
+    table.to_csv(tmp_path / "tf_to_gene.csv")
+    assert 2_000 < len(table) < 20_000  # more than the grid shows, few enough for an eager download
+    at = app(monkeypatch, results=tmp_path, page="table")
+    no_exception(at)
+    assert len(at.dataframe[0].value) == 2_000
+    assert at.metric[0].value == f"{len(table):,} of {len(table):,}"
+    assert f"Showing the first 2,000 of these {len(table):,} rows" in texts(at.caption)
+    csv = pd.read_csv(io.BytesIO(dict(downloads)["tf_to_gene_filtered.csv"]))
+    assert len(csv) == len(table)
+    pd.testing.assert_frame_equal(csv.head(2_000), at.dataframe[0].value, check_dtype=False)
+
+
 def test_network_caps_large_filters(monkeypatch, tmp_path, downloads):
     random_table(n_genes=400, n_tfs=60, top=10).to_csv(tmp_path / "tf_to_gene.csv")
     at = app(monkeypatch, results=tmp_path, page="network")

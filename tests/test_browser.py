@@ -154,7 +154,7 @@ def test_browser_journey(server):
 
         page.get_by_role("link", name="Table").first.click()
         settle(page)
-        expect(page.get_by_text("Rows shown")).to_be_visible()
+        expect(page.get_by_text("Rows passing the filters")).to_be_visible()
         no_errors(page)
         shot(page, "table")
         with page.expect_download() as dl:
@@ -218,6 +218,9 @@ def tutorial_journey(page, tutorial: Path) -> None:
     settle(page)
     dots = page.locator(".js-plotly-plot").first
     expect(dots).to_be_visible()
-    assert dots.evaluate("(gd) => gd._fullData[0].mode.includes('markers') && gd._fullData[0].x.length > 0")
+    page.wait_for_function(  # waits out the network page's plot, which may linger for a moment after the click
+        "() => { const gd = document.querySelector('.js-plotly-plot');"
+        " return gd && gd._fullData && gd._fullData[0].mode.includes('markers') && gd._fullData[0].x.length > 0; }",
+        timeout=30_000)
     no_errors(page)
     shot(page, "dotplot")

@@ -91,6 +91,18 @@ def test_network_figure_shapes_legend_width_and_focus():
     assert "no edges" in figures.network_figure(pairs.iloc[:0], {}).layout.title.text
 
 
+def test_network_figure_svg_for_a_few_edges_webgl_above(monkeypatch):
+    pairs = network.pair_edges(random_table(n_genes=12, n_tfs=6, top=4))
+    pos = network.layout(pairs)
+    small = figures.network_figure(pairs, pos)
+    assert {t.type for t in small.data} == {"scatter"}  # SVG: no WebGL context to start
+    monkeypatch.setattr(figures, "SVG_MAX_EDGES", len(pairs) - 1)
+    big = figures.network_figure(pairs, pos)
+    assert {t.type for t in big.data if t.mode == "lines"} == {"scattergl"}
+    assert [t.name for t in big.data] == [t.name for t in small.data]  # the same traces, drawn by WebGL
+    assert [len(t.x) for t in big.data] == [len(t.x) for t in small.data]
+
+
 def test_compare_and_activity_figures():
     t = random_table(n_genes=6, n_tfs=15, top=5)
     diff = compare.compare_groups(t, "NK", "B cell")

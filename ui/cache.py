@@ -88,6 +88,31 @@ def network_table(results: str | os.PathLike) -> pd.DataFrame:
     return _table(str(folder.resolve()), folder_signature(folder))
 
 
+@st.cache_data(max_entries=4, show_spinner=False)
+def _ranked(path: str, signature: tuple) -> pd.DataFrame:
+    return network.with_rank(_table(path, signature))
+
+
+def ranked_table(results: str | os.PathLike) -> pd.DataFrame:
+    """The whole table with each TF's ``rank`` (:func:`cell2net_core.explore.network.with_rank`), once per version."""
+    folder = Path(results).expanduser()
+    return _ranked(str(folder.resolve()), folder_signature(folder))
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def _rows_note(path: str, signature: tuple) -> tuple[str, tuple[float, ...]]:
+    table = _table(path, signature)
+    quantiles = table["mean_attr"].abs().quantile([0.5, 0.9, 0.99])
+    return network.describe_rows(table), tuple(float(q) for q in quantiles)
+
+
+def table_note(results: str | os.PathLike) -> tuple[str, tuple[float, ...]]:
+    """What the whole table's rows are (:func:`cell2net_core.explore.network.describe_rows`) and its
+    ``|mean_attr|`` 50/90/99% quantiles, computed once per table version rather than on every rerun."""
+    folder = Path(results).expanduser()
+    return _rows_note(str(folder.resolve()), folder_signature(folder))
+
+
 @st.cache_data(max_entries=256, show_spinner=False)
 def _regrouped(results: str, gene: str, npy_mtime: float, mdata_path: str, mdata_mtime: float,
                groupby: str, n_tfs: int | None, rank_by: str) -> pd.DataFrame:

@@ -340,7 +340,8 @@ def _segments(
 
 
 def _edge_traces(
-    tf: np.ndarray, gene: np.ndarray, mean: np.ndarray, near: np.ndarray, pos: dict[str, tuple[float, float]]
+    tf: np.ndarray, gene: np.ndarray, mean: np.ndarray, near: np.ndarray, pos: dict[str, tuple[float, float]],
+    trace: type = go.Scattergl,
 ) -> list[go.Scattergl]:
     """Edge line traces per sign, ``|mean|`` width bin and fading; each sign and bin is named once in the legend."""
     bins, ranges = _width_bins(np.abs(mean))
@@ -355,7 +356,7 @@ def _edge_traces(
                     continue
                 xs, ys = _segments(tf[sel], gene[sel], pos)
                 traces.append(
-                    go.Scattergl(
+                    trace(
                         x=xs, y=ys, mode="lines", hoverinfo="skip", opacity=0.12 if faded else 0.75,
                         line={"color": colour, "width": float(widths[b])},
                         name=f"{label}, |mean| {lo:.2g}-{hi:.2g}", legendgroup=f"{label}{b}",
@@ -367,13 +368,14 @@ def _edge_traces(
 
 
 def _edge_info_trace(
-    pairs: pd.DataFrame, tf: np.ndarray, gene: np.ndarray, mean: np.ndarray, pos: dict[str, tuple[float, float]]
+    pairs: pd.DataFrame, tf: np.ndarray, gene: np.ndarray, mean: np.ndarray, pos: dict[str, tuple[float, float]],
+    trace: type = go.Scattergl,
 ) -> go.Scattergl:
     """Invisible markers at edge midpoints whose hover names the edge, its mean and its group."""
     mid_x = [(pos[t][0] + pos[g][0]) / 2 for t, g in zip(tf, gene, strict=True)]
     mid_y = [(pos[t][1] + pos[g][1]) / 2 for t, g in zip(tf, gene, strict=True)]
     groups = pairs["group"].astype(str).to_numpy() if "group" in pairs.columns else np.full(len(tf), "")
-    return go.Scattergl(
+    return trace(
         x=mid_x, y=mid_y, mode="markers", marker={"size": 4, "color": "rgba(0,0,0,0)"}, name="edge info",
         hovertext=[f"<b>{t} -> {g}</b><br>strongest in {c}: mean attribution {m:.4g}"
                    for t, g, m, c in zip(tf, gene, mean, groups, strict=True)],
@@ -381,31 +383,34 @@ def _edge_info_trace(
     )
 
 
+#: Edge lines and markers are SVG (``scatter``) up to this many drawn edges, WebGL (``scattergl``) above:
+#: a WebGL context costs more to start than a few hundred SVG paths take to draw.
+SVG_MAX_EDGES = 1000
 KNOWN_COLOUR = "#f1c40f"
 MOTIF_COLOUR = "#2c3e50"
 
 
 def _known_traces(tf: np.ndarray, gene: np.ndarray, pairs: pd.DataFrame,
-                  pos: dict[str, tuple[float, float]]) -> list[go.Scattergl]:
+                  pos: dict[str, tuple[float, float]], trace: type = go.Scattergl) -> list[go.Scattergl]:
     """Known edges (``known`` true): a gold halo, drawn under the edge lines and named in the legend."""
     if "known" not in pairs.columns:
         return []
     known = pairs["known"].astype("boolean").fillna(False).to_numpy(dtype=bool)
     xs, ys = _segments(tf[known], gene[known], pos)
-    return [go.Scattergl(x=xs, y=ys, mode="lines", hoverinfo="skip", opacity=0.45,
-                         line={"color": KNOWN_COLOUR, "width": 9},
-                         name=f"known: in the reference (gold halo; {int(known.sum())} edges)")]
+    return [trace(x=xs, y=ys, mode="lines", hoverinfo="skip", opacity=0.45,
+                   line={"color": KNOWN_COLOUR, "width": 9},
+                   name=f"known: in the reference (gold halo; {int(known.sum())} edges)")]
 
 
 def _motif_traces(tf: np.ndarray, gene: np.ndarray, pairs: pd.DataFrame,
-                  pos: dict[str, tuple[float, float]]) -> list[go.Scattergl]:
+                  pos: dict[str, tuple[float, float]], trace: type = go.Scattergl) -> list[go.Scattergl]:
     """Motif-supported edges (``motif_sites > 0``): a triangle at the edge's middle, named in the legend."""
     if "motif_sites" not in pairs.columns:
         return []
     sel = np.flatnonzero((pd.to_numeric(pairs["motif_sites"], errors="coerce") > 0).fillna(False).to_numpy(bool))
     ids = pairs["motif_id"].astype(str).to_numpy() if "motif_id" in pairs.columns else np.full(len(tf), "")
     mid = [((pos[tf[i]][0] + pos[gene[i]][0]) / 2, (pos[tf[i]][1] + pos[gene[i]][1]) / 2) for i in sel]
-    return [go.Scattergl(
+    return [trace(
         x=[m[0] for m in mid], y=[m[1] for m in mid], mode="markers",
         marker={"symbol": "triangle-up", "size": 8, "color": MOTIF_COLOUR}, hoverinfo="text",
         hovertext=[f"{tf[i]} -> {gene[i]}: JASPAR {ids[i]} site(s) in the gene's linked peaks" for i in sel],
@@ -495,10 +500,11 @@ def network_figure(
     gene = pairs["gene"].astype(str).to_numpy()
     mean = pairs["mean_attr"].to_numpy(dtype=float)
     near = np.isin(tf, list(focus_set)) | np.isin(gene, list(focus_set)) if focus_set else np.ones(len(tf), bool)
-    for trace in [*_known_traces(tf, gene, pairs, pos), *_edge_traces(tf, gene, mean, near, pos),
-                  *_motif_traces(tf, gene, pairs, pos)]:
+    kind = go.Scatter if len(pairs) <= SVG_MAX_EDGES else go.Scattergl  # WebGL only where SVG gets slow
+    for trace in [*_known_traces(tf, gene, pairs, pos, kind), *_edge_traces(tf, gene, mean, near, pos, kind),
+                  *_motif_traces(tf, gene, pairs, pos, kind)]:
         fig.add_trace(trace)
-    fig.add_trace(_edge_info_trace(pairs, tf, gene, mean, pos))
+    fig.add_trace(_edge_info_trace(pairs, tf, gene, mean, pos, kind))
     lit_nodes = focus_set | set(tf[near]) | set(gene[near])
     for trace in _node_traces(pairs, pos, focus_set, lit_nodes, max_labels):
         fig.add_trace(trace)
