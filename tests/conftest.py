@@ -23,3 +23,19 @@ def tiny(tmp_path_factory) -> dict[str, Path]:
         inputs = data.gene_inputs(mdata, gene)
         model.save_checkpoint(random_model(inputs, seed=i), root / "model" / f"{gene}.pt")
     return {"mdata": path, "models": root / "model", "root": root}
+
+
+@pytest.fixture
+def downloads(monkeypatch) -> list[tuple[str, bytes]]:
+    """Every file handed to a Streamlit download button, as (file name, bytes)."""
+    from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage  # app tests only
+
+    seen: list[tuple[str, bytes]] = []
+    original = MemoryMediaFileStorage.load_and_get_id
+
+    def record(self, path_or_data, mimetype, kind, filename=None):
+        seen.append((filename, path_or_data if isinstance(path_or_data, bytes) else str(path_or_data).encode()))
+        return original(self, path_or_data, mimetype, kind, filename)
+
+    monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", record)
+    return seen

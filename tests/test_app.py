@@ -10,7 +10,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
 from cell2net_core import ResultStore, attribution, data, pipeline, regroup
@@ -35,20 +34,6 @@ def results(tiny, tmp_path_factory) -> Path:
     done = pipeline.attribute_genes(mdata, ["GENE0", "GENE1"], model_dir=tiny["models"], out_dir=out, settings=exact)
     assert [r.status for r in done] == ["computed", "computed"]
     return out
-
-
-@pytest.fixture
-def downloads(monkeypatch) -> list[tuple[str, bytes]]:
-    """Every file handed to a download button, as (file name, bytes)."""
-    seen: list[tuple[str, bytes]] = []
-    original = MemoryMediaFileStorage.load_and_get_id
-
-    def record(self, path_or_data, mimetype, kind, filename=None):
-        seen.append((filename, path_or_data if isinstance(path_or_data, bytes) else str(path_or_data).encode()))
-        return original(self, path_or_data, mimetype, kind, filename)
-
-    monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", record)
-    return seen
 
 
 def app(monkeypatch, *, mdata="", models="", results="", page: str | None = None) -> AppTest:

@@ -7,8 +7,6 @@ import json
 from pathlib import Path
 
 import pandas as pd
-import pytest
-from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
 from cell2net_core import data
@@ -16,19 +14,6 @@ from cell2net_core.perturb import perturb
 from ui import state
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
-
-
-@pytest.fixture
-def downloads(monkeypatch) -> list[tuple[str, bytes]]:
-    seen: list[tuple[str, bytes]] = []
-    original = MemoryMediaFileStorage.load_and_get_id
-
-    def record(self, path_or_data, mimetype, kind, filename=None):
-        seen.append((filename, path_or_data if isinstance(path_or_data, bytes) else str(path_or_data).encode()))
-        return original(self, path_or_data, mimetype, kind, filename)
-
-    monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", record)
-    return seen
 
 
 def page(monkeypatch, **paths) -> AppTest:
