@@ -222,12 +222,13 @@ def attribute_gene(
     'cached'
     """
     start = time.perf_counter()
-    start = time.perf_counter()
     check_gene_name(gene, folder=store.path)  # before any file is touched, lock files included
     with store.lock(gene):
-        if evidence.peaks:
-            attribute_gene_peaks(mdata, gene, model_dir=model_dir, store=store, settings=settings, force=force)
         inputs = gene_inputs(mdata, gene, covariates=settings.covariates)
+        if evidence.peaks:
+            attribute_gene_peaks(
+                mdata, gene, model_dir=model_dir, store=store, settings=settings, force=force, inputs=inputs
+            )
         if not force:
             cached = load_fresh(
                 mdata, gene, model_dir=model_dir, store=store, settings=settings, evidence=evidence, inputs=inputs
@@ -343,12 +344,14 @@ def attribute_gene_peaks(
     settings: Settings = Settings(),  # noqa: B008 (frozen, so one shared default is safe)
     force: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    inputs: GeneInputs | None = None,
 ) -> bool:
     """Compute and store the gene's peak attributions (``<GENE>.peaks.npy``) unless fresh ones are stored.
 
-    Fresh: made with the same ``settings.n_steps``, checkpoint file time and covariates.
-    Returns whether they were computed. ``peak_to_gene.csv`` is written by :func:`attribute_genes`
-    (or from :func:`peak_table`).
+    Fresh, as for TF attributions: made from the same inputs and checkpoint content
+    (:func:`fingerprint`), covariates (in order) and ``settings.n_steps``. Returns whether they
+    were computed; ``inputs`` saves building the gene's inputs again. ``peak_to_gene.csv`` is
+    written by :func:`attribute_genes` (or from :func:`peak_table`).
 
     Examples
     --------
@@ -363,15 +366,15 @@ def attribute_gene_peaks(
     ([True, False], ['GENE0'])
     """
     checkpoint = Path(model_dir) / f"{gene}.pt"
+    inputs = inputs if inputs is not None else gene_inputs(mdata, gene, covariates=settings.covariates)
+    made = fingerprint(inputs, checkpoint) if checkpoint.is_file() else {}  # else load_checkpoint says so
+    now = {"n_steps": settings.n_steps, "covariates": list(settings.covariates), **made}
     meta = store.peaks_meta(gene)
-    made = (meta.get("n_steps"), meta.get("checkpoint_mtime"), meta.get("covariates"))
-    now = (settings.n_steps, checkpoint.stat().st_mtime if checkpoint.is_file() else None, list(settings.covariates))
-    if not force and made == now:
+    if not force and all(meta.get(k) == v for k, v in now.items()):
         return False
-    inputs = gene_inputs(mdata, gene, covariates=settings.covariates)
     module = load_checkpoint(checkpoint, inputs, device=settings.device)
     result = peak_attr(module, inputs, n_steps=settings.n_steps, device=settings.device, progress=progress)
-    store.save_peaks(result, meta={"checkpoint_mtime": now[1], "covariates": now[2]})
+    store.save_peaks(result, meta={k: v for k, v in now.items() if k != "n_steps"})
     return True
 
 

@@ -78,3 +78,26 @@ def test_attribute_peaks_writes_arrays_and_the_peak_table(tmp_path, mdata):
     before = (out / "TGA.peaks.npy").stat().st_mtime_ns
     assert cli.main(argv) == 0
     assert (out / "TGA.peaks.npy").stat().st_mtime_ns == before  # fresh peaks are not recomputed
+
+
+def test_stored_peaks_are_reused_only_for_the_same_checkpoint_content(tmp_path):
+    import os
+
+    from cell2net_core.pipeline import attribute_gene_peaks
+    from cell2net_core.settings import Settings
+
+    mdata = random_dataset(n_metacells=16, seed=2)
+    path = tmp_path / "model" / "GENE0.pt"
+    model.save_checkpoint(random_model(data.gene_inputs(mdata, "GENE0"), seed=0), path)
+    store, fast = ResultStore(tmp_path / "out"), Settings(n_steps=8, device="cpu")
+    kw = {"model_dir": tmp_path / "model", "store": store, "settings": fast}
+    assert attribute_gene_peaks(mdata, "GENE0", **kw) and not attribute_gene_peaks(mdata, "GENE0", **kw)
+    first = store.load_peaks("GENE0").attr.copy()
+    stat = path.stat()
+    model.save_checkpoint(random_model(data.gene_inputs(mdata, "GENE0"), seed=1), path)
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # another model, the old file time
+    assert attribute_gene_peaks(mdata, "GENE0", **kw)
+    assert not np.array_equal(store.load_peaks("GENE0").attr, first)
+    assert attribute_gene_peaks(mdata, "GENE0", **kw, force=True)
+    assert attribute_gene_peaks(mdata, "GENE0", model_dir=kw["model_dir"], store=store,
+                                settings=fast.replace(n_steps=9))  # fmt: skip
