@@ -1,16 +1,19 @@
-"""Genes per second of the attribute command: the previous loop vs the local backend vs Ray, and per-gene cost.
+"""Genes per second of the attribute command: the code of when issue 12 was filed vs now vs Ray, and per-gene cost.
 
 Run from the repository root::
 
     python -m benchmarks.scaling [--device cpu|cuda] [--quick] [--genes 200 --metacells 1000] [--method exact]
+                                 [--rounds 2] [--before eac9855]
 
 Everything is measured side by side in one run on the same machine, on a generated dataset
 (10 peaks, ~36 TFs per gene, as ``benchmarks/attribution.py``'s command part):
 
-1. the previous implementation's loop (copied below: a new module per gene, per-group
-   DataFrames, one gene after the other) vs the local backend (module reuse, numpy
-   aggregation, genes in threads) vs Ray with 1 and 2 workers; the files are checked
-   byte-identical to the previous loop's;
+1. the ``attribute`` command of commit ``--before`` (default ``eac9855``, the code when issue 12
+   was filed, checked out from this repository's history into a temporary folder) vs today's
+   with ``--threads 1`` and ``2``, each in a fresh Python process timed from inside it (imports
+   excluded), rounds interleaved and the best of each kept (the machine is shared and noisy);
+   then Ray with 1 and 2 workers. Each folder is compared with the first's: ``same bytes``, or
+   the largest deviation of any number relative to the largest value of its array or column;
 2. the cost of one gene as metacells, peaks and TFs grow, with its memory (inputs,
    attributions, and on CUDA the peak of allocated GPU memory).
 
@@ -20,6 +23,9 @@ Everything is measured side by side in one run on the same machine, on a generat
 from __future__ import annotations
 
 import argparse
+import os
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -29,48 +35,38 @@ import pandas as pd
 import torch
 
 from cell2net_core import data, model
-from cell2net_core.attribution import tf_attr
 from cell2net_core.model import ModulePool
-from cell2net_core.pipeline import attribute_genes, compute_gene
+from cell2net_core.pipeline import compute_gene
 from cell2net_core.settings import Settings
-from cell2net_core.store import ResultStore
 from cell2net_core.testing import random_dataset, random_model
 
-
-def old_tf_to_gene(attr, labels, *, gene, tfs, groupby, n_tfs, rank_by):
-    """The previous ``aggregate.tf_to_gene`` body: one DataFrame per group, then concat."""
-    keys, inverse = np.unique(np.asarray(labels).astype(str), return_inverse=True)
-    parts = []
-    for k, key in enumerate(keys):
-        rows = attr[inverse == k].astype(np.float64)
-        part = pd.DataFrame({"tf": tfs, "gene": gene, "mean_attr": rows.mean(axis=0), "std_attr": rows.std(axis=0),
-                             "n_metacells": len(rows)})  # fmt: skip
-        part.insert(2, groupby, key)
-        if n_tfs is not None:
-            score = part["mean_attr"] if rank_by == "mean" else part["mean_attr"].abs()
-            part = part.iloc[np.argsort(-score.to_numpy(), kind="stable")[:n_tfs]]
-        parts.append(part)
-    return pd.concat(parts, ignore_index=True)
+ROOT = Path(__file__).resolve().parents[1]
+#: Runs ``attribute`` in-process and prints its seconds; ``sys.argv[1:]`` is the command line.
+TIMED_CLI = (
+    "import sys, time; from cell2net_core import cli; t = time.perf_counter(); code = cli.main(sys.argv[1:]); "
+    "print(f'SECONDS {time.perf_counter() - t:.4f}'); sys.exit(code)"
+)
 
 
-def old_loop(mdata, genes, *, model_dir: Path, out_dir: Path, settings: Settings) -> None:
-    """The previous ``attribute_genes`` for fresh genes: build a module per gene, serial, pandas per group."""
-    store = ResultStore(out_dir)
-    labels = data.group_labels(mdata, settings.groupby)
-    for gene in genes:
-        with store.lock(gene):
-            start = time.perf_counter()
-            checkpoint = model_dir / f"{gene}.pt"
-            inputs = data.gene_inputs(mdata, gene, covariates=settings.covariates)
-            module = model.load_checkpoint(checkpoint, inputs, device=settings.device)
-            attribution = tf_attr(module, inputs, method=settings.method, n_steps=settings.n_steps,
-                                  multiply_by_inputs=settings.multiply_by_inputs, device=settings.device)  # fmt: skip
-            table = old_tf_to_gene(attribution.attr, labels, gene=gene, tfs=attribution.tfs, groupby=settings.groupby,
-                                   n_tfs=settings.n_tfs, rank_by=settings.rank_by)  # fmt: skip
-            meta = {"covariates": list(settings.covariates), "checkpoint_mtime": checkpoint.stat().st_mtime,
-                    "seconds": time.perf_counter() - start, "settings": settings.to_json()}  # fmt: skip
-            store.save(attribution, table, meta=meta)
-    store.write_consolidated()
+def checkout(commit: str, where: Path) -> Path | None:
+    """The repository at ``commit`` in ``where`` (``git archive``), or ``None`` when git or the commit is absent."""
+    try:
+        archive = subprocess.run(["git", "-C", str(ROOT), "archive", commit, "cell2net_core"], capture_output=True,
+                                 check=True).stdout  # fmt: skip
+        where.mkdir(parents=True)
+        subprocess.run(["tar", "-x", "-C", str(where)], input=archive, check=True)
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return where
+
+
+def time_cli(src: Path, argv: list[str]) -> float:
+    """Seconds of ``attribute`` from the package in ``src``, in a fresh process, imports excluded."""
+    env = {**os.environ, "PYTHONPATH": str(src)}
+    done = subprocess.run([sys.executable, "-c", TIMED_CLI, *argv], cwd=src, env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"attribute in {src} failed:\n{done.stderr[-2000:]}")
+    return float(done.stdout.rsplit("SECONDS ", 1)[1])
 
 
 def make_dataset(root: Path, *, n_genes: int, n_metacells: int, n_peaks: int = 10, n_tfs: int = 60) -> Path:
@@ -81,25 +77,34 @@ def make_dataset(root: Path, *, n_genes: int, n_metacells: int, n_peaks: int = 1
     return root / "mdata.h5mu"
 
 
-def same_files(a: Path, b: Path) -> bool:
-    """Same ``.npy`` bytes, and the same tutorial columns in every CSV, byte for byte.
+def compare_files(a: Path, b: Path) -> str:
+    """How the results folder ``a`` compares with ``b``: ``"same bytes"``, ``"same to X"`` or what differs.
 
-    The local backend's tables also carry the edge evidence (``ci_low ... q_value``), which the
-    previous loop did not compute: only the columns both write are compared.
+    ``.npy`` files, and every column both folders' CSVs hold (the local backend's tables also
+    carry the edge evidence ``ci_low ... q_value``, which the previous loop did not compute):
+    names, groups and counts must be equal; numbers are compared relative to the largest
+    ``|value|`` of their array or column, and the largest such deviation is reported.
     """
     names = sorted(p.name for p in a.iterdir() if p.is_file() and p.suffix in (".npy", ".csv"))
     if names != sorted(p.name for p in b.iterdir() if p.is_file() and p.suffix in (".npy", ".csv")):
-        return False
+        return "DIFFERENT file names"
+    if all((a / n).read_bytes() == (b / n).read_bytes() for n in names):
+        return "same bytes"
+    worst = 0.0
     for n in names:
         if n.endswith(".npy"):
-            if (a / n).read_bytes() != (b / n).read_bytes():
-                return False
+            x, y = np.load(a / n), np.load(b / n)
+            worst = max(worst, float(np.abs(x - y).max() / max(np.abs(y).max(), 1e-30)))
             continue
-        old = pd.read_csv(b / n, dtype=str, keep_default_na=False)
-        new = pd.read_csv(a / n, dtype=str, keep_default_na=False)
-        if not new[old.columns].equals(old):
-            return False
-    return True
+        old, new = pd.read_csv(b / n), pd.read_csv(a / n)
+        for col in old.columns:
+            if old[col].dtype.kind != "f":
+                if not new[col].equals(old[col]):
+                    return f"DIFFERENT {n}: {col}"
+                continue
+            dev = np.nanmax(np.abs(new[col] - old[col])) / max(np.nanmax(np.abs(old[col])), 1e-30)
+            worst = max(worst, float(dev))
+    return f"same to {worst:.1e} of the largest" if worst < 1e-5 else f"DIFFERENT by {worst:.1e}"
 
 
 def bench_backends(args: argparse.Namespace, root: Path) -> None:
@@ -111,28 +116,41 @@ def bench_backends(args: argparse.Namespace, root: Path) -> None:
     mdata, models = data.read_dataset(path), root / "model"
     genes = data.genes_with_models(mdata, models)
     settings = Settings(method=args.method, device=args.device)
-    runs = {
-        "previous loop (copied)": lambda out: old_loop(mdata, genes, model_dir=models, out_dir=out, settings=settings),
-        "local, --threads 1": lambda out: attribute_genes(mdata, genes, model_dir=models, out_dir=out,
-                                                          settings=settings, threads=1),
-        "local, --threads 2": lambda out: attribute_genes(mdata, genes, model_dir=models, out_dir=out,
-                                                          settings=settings, threads=2),
-    }  # fmt: skip
+    argv = ["attribute", "--mdata", str(path), "--models", str(models), "--method", args.method]
+    argv += ["--device", args.device]
+    before = checkout(args.before, root / "before")
+    runs = {f"{args.before} (issue filed)": (before, [])} if before else {}
+    runs |= {"now, --threads 1": (ROOT, ["--threads", "1"]), "now, --threads 2": (ROOT, ["--threads", "2"])}
+    print(
+        f"attribute, {len(genes)} genes x {args.metacells} metacells, --method {args.method}, device "
+        f"{model.device_label(args.device)}, {torch.get_num_threads()} torch threads, best of {args.rounds} rounds:"
+    )
+    if before is None:
+        print(f"  (commit {args.before} not in this repository's history: its row is left out)")
+    best: dict[str, float] = {}
+    for r in range(args.rounds):
+        for i, (name, (src, flags)) in enumerate(runs.items()):
+            secs = time_cli(src, [*argv, "--out", str(root / f"out{i}_{r}"), *flags])
+            best[name] = min(best.get(name, float("inf")), secs)
     for workers in (1, 2) if importlib.util.find_spec("ray") else ():  # rows left out where Ray is not installed
-        runs[f"ray, --workers {workers} (+ start)"] = lambda out, w=workers: attribute_genes_ray(
-            path, genes, model_dir=models, out_dir=out, settings=settings, workers=w, mdata=mdata,
-            gpus_per_task=(1.0 / w if args.device == "cuda" else 0.0))  # fmt: skip
-    print(f"attribute, {len(genes)} genes x {args.metacells} metacells, --method {args.method}, device "
-          f"{model.device_label(args.device)}, {torch.get_num_threads()} torch threads:")  # fmt: skip
-    base = None
-    for name, run in runs.items():
-        out = root / name.split(",")[0].replace(" ", "_") / name.replace(" ", "")
         start = time.perf_counter()
-        run(out)
-        secs = time.perf_counter() - start
-        base = base or secs
-        same = "same files" if name.startswith("previous") or same_files(out, root / "previous_loop_(copied)" /
-                                                                           "previousloop(copied)") else "DIFFERENT"
+        attribute_genes_ray(
+            path,
+            genes,
+            model_dir=models,
+            out_dir=root / f"ray{workers}",
+            settings=settings,
+            workers=workers,
+            mdata=mdata,
+            gpus_per_task=(1.0 / workers if args.device == "cuda" else 0),
+        )
+        best[f"ray, --workers {workers} (+ start)"] = time.perf_counter() - start  # fmt: skip
+    folders = [root / f"out{i}_0" for i in range(len(runs))] + [root / f"ray{w}" for w in (1, 2)]
+    now = folders[len(runs) - 2]  # today's --threads 1: every other run of today's code must have its bytes
+    base = next(iter(best.values()))
+    for (name, secs), out in zip(best.items(), folders, strict=False):
+        ref, vs = (folders[0], "vs first row") if out == now else (now, "vs now, --threads 1")
+        same = "(reference)" if out == folders[0] else f"{compare_files(out, ref)} {vs}"
         print(f"  {name:28s} {secs:7.1f} s  {len(genes) / secs:6.1f} genes/s  x{base / secs:4.2f}  {same}")
 
 
@@ -177,6 +195,8 @@ def main() -> None:
     parser.add_argument("--genes", type=int, default=None, help="genes of the command part (default 200, quick 40)")
     parser.add_argument("--metacells", type=int, default=1000)
     parser.add_argument("--quick", action="store_true", help="about 2 minutes")
+    parser.add_argument("--rounds", type=int, default=2, help="interleaved rounds of the command runs (best kept)")
+    parser.add_argument("--before", default="eac9855", help="commit to compare with (default: when issue 12 was filed)")
     args = parser.parse_args()
     args.genes = args.genes or (40 if args.quick else 200)
     with tempfile.TemporaryDirectory() as tmp:

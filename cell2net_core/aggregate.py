@@ -202,7 +202,8 @@ def regroup(
     2
     """
     labels = pd.Series(group_labels(mdata, groupby), index=mdata.obs_names.astype(str))
-    missing = [o for o in attribution.obs_names if o not in labels.index]
+    at = labels.index.get_indexer(attribution.obs_names)
+    missing = [attribution.obs_names[i] for i in np.flatnonzero(at < 0)]
     if missing:
         msg = (
             f"Stored attributions of gene {attribution.gene!r} name {len(missing)} metacell(s) absent "
@@ -211,7 +212,7 @@ def regroup(
         raise Cell2NetInputError(msg)
     return tf_to_gene(
         attribution.attr,
-        labels.loc[attribution.obs_names].to_numpy(),
+        labels.to_numpy()[at],
         gene=attribution.gene,
         tfs=attribution.tfs,
         groupby=groupby,

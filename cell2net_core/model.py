@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from .data import PEAK_LEN, GeneInputs
@@ -33,6 +34,7 @@ __all__ = [
     "save_checkpoint",
     "predict",
     "full_precision",
+    "one_torch_thread",
 ]
 
 N_FILTERS: tuple[int, ...] = (64, 32, 32, 16)
@@ -85,9 +87,23 @@ class AttentionBlock(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``(B, P, D)`` -> ``(B, P, D)``."""
-        h = self.ln_1(x)
-        x = x + self.attn(h, h, h, need_weights=False)[0]
+        x = x + self.self_attention(self.ln_1(x))
         return x + self.mlpf(self.ln_2(x))
+
+    def self_attention(self, h: torch.Tensor) -> torch.Tensor:
+        """``self.attn(h, h, h)`` through ``scaled_dot_product_attention``.
+
+        The same function, twice as fast on a CPU for many short sequences (one per metacell, one
+        token per peak); float32 rounding differs (within 1e-6 of the largest value, tested).
+        """
+        attn = self.attn
+        n, length, dims = h.shape
+        heads = attn.num_heads
+        qkv = F.linear(h, attn.in_proj_weight, attn.in_proj_bias).view(n, length, 3, heads, dims // heads)
+        q, k, v = qkv.permute(2, 0, 3, 1, 4)
+        drop = attn.dropout if self.training else 0.0
+        out = F.scaled_dot_product_attention(q, k, v, dropout_p=drop).transpose(1, 2).reshape(n, length, dims)
+        return F.linear(out, attn.out_proj.weight, attn.out_proj.bias)
 
 
 class PeaksTF2GeneExpressionPoisson(nn.Module):
@@ -157,6 +173,31 @@ class PeaksTF2GeneExpressionPoisson(nn.Module):
         for block in self.attn_blocks:
             x = block(x)
         return torch.flatten(x, start_dim=1)
+
+    def split_merge(self, seq_embd: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The first merge convolution (kernel 1, so linear) split for sequences shared by every metacell.
+
+        Returns its sequence part with the bias, ``(P, 126)``, computed once, and the weights of
+        the accessibility channel ``(126,)``: a metacell's pre-activation is ``seq_part + acc * w_acc``,
+        ``P * 126`` multiply-adds instead of ``P * (E + 1) * 126`` (``E`` = 256 sequence features).
+        """
+        conv = self.merge_seq_atac[0]
+        w = conv.weight[:, :, 0]  # (126, E + 1); the last input channel is accessibility
+        return seq_embd[0] @ w[:, :-1].T + conv.bias, w[:, -1]
+
+    def embed_split(self, split: tuple[torch.Tensor, torch.Tensor], peak_acc: torch.Tensor) -> torch.Tensor:
+        """:meth:`embed_peaks` from :meth:`split_merge`'s parts: accessibility ``(B, P)`` -> ``(B, P * D)``.
+
+        The same function as :meth:`embed_peaks` of the shared sequences; float32 sums in another
+        order, so values agree to rounding (within 1e-6 relative), not to the bit.
+        """
+        seq_part, w_acc = split
+        h = torch.addcmul(seq_part, peak_acc.unsqueeze(-1), w_acc).relu_()
+        conv = self.merge_seq_atac[2]  # kernel 1: a linear map of each peak's features
+        h = torch.relu(F.linear(h, conv.weight[:, :, 0], conv.bias))
+        for block in self.attn_blocks:
+            h = block(h)
+        return h.flatten(1)
 
     def head_input(
         self, peak_embd: torch.Tensor, peak_dist: torch.Tensor, tf_exp: torch.Tensor, covariates: torch.Tensor
@@ -386,6 +427,37 @@ def _checked_parts(ckpt: dict[str, Any], path: Path) -> tuple[dict[str, torch.Te
 
 
 @contextlib.contextmanager
+def one_torch_thread(device: str | torch.device = "auto") -> Iterator[None]:
+    """On the CPU, torch's intra-op parallelism off for the calling thread inside the block, then restored.
+
+    A gene's tensors are small (thousands of metacells x tens of features), so threads split each
+    kernel into pieces too small to pay for waking them; on a machine where other work holds
+    cores (a shared server), a kernel then waits for threads that are not scheduled (measured on
+    this 2-core machine with another job running: one gene's attribution took 16 ms on one
+    thread, 270 ms median on two). Genes run in parallel instead (:mod:`~cell2net_core.overlap`,
+    Ray workers). The exact method's float32 sums also depend on the thread count: on one
+    thread, stored numbers do not depend on the machine's core count or on ``--threads``.
+    In torch's OpenMP build the count is each thread's own, so every block sets it for its
+    thread and gives that thread its count back. A CUDA device leaves it alone.
+
+    Examples
+    --------
+    >>> with one_torch_thread("cpu"):
+    ...     torch.get_num_threads()
+    1
+    """
+    if resolve_device(device).type != "cpu":
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+@contextlib.contextmanager
 def full_precision() -> Iterator[None]:
     """Turn TF32 off for CUDA convolutions (cuDNN) and matrix products inside the block, then restore.
 
@@ -477,9 +549,9 @@ def to_tensors(inputs: GeneInputs, device: torch.device) -> dict[str, torch.Tens
 def peak_embedding(
     module: PeaksTF2GeneExpressionPoisson, peak_seq: torch.Tensor, peak_acc: torch.Tensor, *, batch_size: int = 1024
 ) -> torch.Tensor:
-    """``(N, 16P)`` peak embeddings; the sequences are encoded once for all metacells."""
-    seq_embd = module.seq_encoder(peak_seq.unsqueeze(0))
-    parts = [module.embed_peaks(seq_embd, peak_acc[i : i + batch_size]) for i in range(0, len(peak_acc), batch_size)]
+    """``(N, 16P)`` peak embeddings; the sequences are encoded, and merged, once for all metacells."""
+    split = module.split_merge(module.seq_encoder(peak_seq.unsqueeze(0)))
+    parts = [module.embed_split(split, peak_acc[i : i + batch_size]) for i in range(0, len(peak_acc), batch_size)]
     return torch.cat(parts)
 
 

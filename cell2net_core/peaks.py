@@ -79,11 +79,8 @@ class _PeakHead(nn.Module):
 
     def __init__(self, module: PeaksTF2GeneExpressionPoisson, seq_embd: torch.Tensor) -> None:
         super().__init__()
-        conv1, self.conv2 = module.merge_seq_atac[0], module.merge_seq_atac[2]
-        w1 = conv1.weight[:, :, 0]  # (126, E + 1); the last input channel is accessibility
-        self.seq_part = seq_embd[0] @ w1[:, :-1].T + conv1.bias  # (P, 126), constant along the path
-        self.w_acc = w1[:, -1]
-        self.blocks = module.attn_blocks
+        self.module = module
+        self.split = module.split_merge(seq_embd)  # constant along the path
         self.w_embd = module.fc[0].weight[:, : module.n_peaks * module.n_dims]
         self.rest = module.fc[1:]
 
@@ -92,11 +89,8 @@ class _PeakHead(nn.Module):
 
     def values(self, peak_acc: torch.Tensor, offset: torch.Tensor) -> torch.Tensor:
         """Output per row, ``(B,)``."""
-        h = torch.relu(self.seq_part + peak_acc.unsqueeze(-1) * self.w_acc)
-        h = torch.relu(self.conv2(h.transpose(1, 2))).transpose(1, 2)
-        for block in self.blocks:
-            h = block(h)
-        return self.rest(offset + h.flatten(1) @ self.w_embd.T).reshape(-1)
+        embd = self.module.embed_split(self.split, peak_acc)
+        return self.rest(offset + embd @ self.w_embd.T).reshape(-1)
 
 
 def _offset(module: PeaksTF2GeneExpressionPoisson, t: dict[str, torch.Tensor]) -> torch.Tensor:
@@ -151,7 +145,7 @@ def peak_attr(
         head = _PeakHead(module, module.seq_encoder(t["peak_seq"].unsqueeze(0)))
         offset = _offset(module, t)
     if batch_size is None:
-        batch_size = max(1, _PATH_VALUES // (n_steps * module.n_peaks * len(head.w_acc)))
+        batch_size = max(1, _PATH_VALUES // (n_steps * module.n_peaks * len(head.split[1])))
     ig = IntegratedGradients(head)
 
     def batch(sl: slice) -> torch.Tensor:

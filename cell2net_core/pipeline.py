@@ -20,7 +20,7 @@ from .data import GeneInputs, gene_inputs, gene_tfs, group_labels
 from .errors import Cell2NetInputError
 from .files import remove_stale_tmp
 from .known import mark_known
-from .model import ModulePool, load_checkpoint
+from .model import ModulePool, load_checkpoint, one_torch_thread
 from .motifs import add_motif_evidence
 from .overlap import map_in_threads, thread_local
 from .peaks import peak_attr, peak_to_gene
@@ -315,15 +315,16 @@ def compute_gene(
         module = load_checkpoint(checkpoint, inputs, device=settings.device)
     else:
         module = modules.load(checkpoint, inputs)
-    attribution = tf_attr(
-        module,
-        inputs,
-        method=settings.method,
-        n_steps=settings.n_steps,
-        multiply_by_inputs=settings.multiply_by_inputs,
-        device=settings.device,
-        progress=progress,
-    )
+    with one_torch_thread(settings.device):  # stored numbers independent of cores and --threads
+        attribution = tf_attr(
+            module,
+            inputs,
+            method=settings.method,
+            n_steps=settings.n_steps,
+            multiply_by_inputs=settings.multiply_by_inputs,
+            device=settings.device,
+            progress=progress,
+        )
     table = _table(attribution, mdata, settings, evidence)
     meta = {
         "covariates": list(settings.covariates),
@@ -373,7 +374,8 @@ def attribute_gene_peaks(
     if not force and all(meta.get(k) == v for k, v in now.items()):
         return False
     module = load_checkpoint(checkpoint, inputs, device=settings.device)
-    result = peak_attr(module, inputs, n_steps=settings.n_steps, device=settings.device, progress=progress)
+    with one_torch_thread(settings.device):
+        result = peak_attr(module, inputs, n_steps=settings.n_steps, device=settings.device, progress=progress)
     store.save_peaks(result, meta={k: v for k, v in now.items() if k != "n_steps"})
     return True
 

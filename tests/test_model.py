@@ -8,7 +8,7 @@ import torch
 
 from cell2net_core import data, model
 from cell2net_core.errors import Cell2NetInputError
-from cell2net_core.testing import random_model
+from cell2net_core.testing import random_dataset, random_model
 
 
 @pytest.fixture(scope="module")
@@ -47,6 +47,58 @@ def test_shared_forward_equals_per_metacell_forward(inputs):
         shared = module.forward_shared(t["peak_seq"], t["peak_acc"], t["peak_dist"], t["tf_exp"], t["covariates"])
     torch.testing.assert_close(shared, full)
     np.testing.assert_allclose(model.predict(module, inputs), full.exp().view(-1).numpy(), rtol=1e-5)
+
+
+def test_split_merge_embedding_is_cell2nets_convolution_path():
+    x = data.gene_inputs(random_dataset(n_metacells=300, n_peaks=12, seed=4), "GENE0")
+    module = random_model(x, seed=2)
+    t = model.to_tensors(x, torch.device("cpu"))
+    with torch.no_grad():
+        seq_embd = module.seq_encoder(t["peak_seq"].unsqueeze(0))
+        conv_path = module.embed_peaks(seq_embd, t["peak_acc"])  # concatenation, then Conv1d over all 257 channels
+        split = model.peak_embedding(module, t["peak_seq"], t["peak_acc"], batch_size=128)
+    scale = float(conv_path.abs().max())
+    torch.testing.assert_close(split, conv_path, rtol=0, atol=1e-6 * scale)
+
+
+@pytest.mark.parametrize("train", [False, True])
+def test_self_attention_is_torchs_multihead_attention(train):
+    block = model.AttentionBlock(16).train(train)
+    torch.manual_seed(0)
+    for p in block.parameters():
+        torch.nn.init.normal_(p, std=0.5)
+    h = torch.randn(64, 7, 16)
+    with torch.no_grad():
+        ours, theirs = block.self_attention(h), block.attn(h, h, h, need_weights=False)[0]
+    torch.testing.assert_close(ours, theirs, rtol=0, atol=1e-6 * float(theirs.abs().max()))
+
+
+def test_one_torch_thread_holds_in_a_block_while_an_overlapping_one_ends():
+    import threading
+
+    before = torch.get_num_threads()
+    first_in, second_in, first_out = threading.Event(), threading.Event(), threading.Event()
+    seen = {}
+
+    def first():
+        with model.one_torch_thread("cpu"):
+            first_in.set()
+            second_in.wait(5)
+        first_out.set()
+
+    def second():
+        first_in.wait(5)
+        with model.one_torch_thread("cpu"):
+            second_in.set()
+            first_out.wait(5)
+            seen["after_first_left"] = torch.get_num_threads()
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert seen == {"after_first_left": 1} and torch.get_num_threads() == before
 
 
 def test_checkpoint_round_trip_is_plain_and_atomic(inputs, tmp_path):

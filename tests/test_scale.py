@@ -86,6 +86,21 @@ def test_genes_in_threads_write_the_same_files_as_one_at_a_time(many, tmp_path):
     assert _files(tmp_path / "1") == _files(tmp_path / "3")
 
 
+def test_stored_numbers_do_not_depend_on_torchs_thread_count(tmp_path):
+    mdata = random_dataset(n_metacells=3000, n_genes=1, n_peaks=20, n_tfs=60, tf_density=1.0, seed=1)
+    model.save_checkpoint(random_model(data.gene_inputs(mdata, "GENE0"), seed=0), tmp_path / "GENE0.pt")
+    before, got = torch.get_num_threads(), []
+    try:
+        for n in (1, 2):  # at 2 threads, float32 kernels split their sums otherwise (seen on this model's path)
+            torch.set_num_threads(n)
+            attribution, _, _ = pipeline.compute_gene(mdata, "GENE0", model_dir=tmp_path,
+                                                      settings=Settings(method="exact", device="cpu"))  # fmt: skip
+            got.append(attribution.attr.tobytes())
+    finally:
+        torch.set_num_threads(before)
+    assert got[0] == got[1]
+
+
 def _kill_half_way(argv: list[str], out: Path) -> None:
     """Start the command, kill -9 it once some but not all genes are stored."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}

@@ -36,6 +36,29 @@ def test_interval_is_seeded_and_degenerate_cases_are_missing_not_zero():
     assert np.isnan(constant["p_value"]).all() and constant["ci_low"][0] == constant["ci_high"][0] == 0.0
 
 
+def test_p_values_are_scipy_one_sample_t_test_over_many_shapes():
+    rng = np.random.default_rng(7)
+    for n in (2, 3, 17, 400):
+        rows = rng.normal(0.3, 2.0, size=(n, 25)) * (rng.random(25) < 0.8)  # some all-zero columns
+        rows[:, 0] = rng.normal(1e-3, 1e-6, size=n)  # tiny p
+        p = stats.mean_evidence(rows, n_boot=10, rng=0)["p_value"]
+        ref = sps.ttest_1samp(rows, 0.0, axis=0).pvalue
+        varied = np.ptp(rows, axis=0) > 0
+        np.testing.assert_allclose(p[varied], ref[varied], rtol=1e-12, atol=0)
+        assert np.isnan(p[~varied]).all()
+
+
+def test_kept_resamples_give_the_numbers_and_generator_state_of_drawing_again():
+    rows = np.random.default_rng(4).normal(size=(37, 3))
+    first_rng, second_rng = np.random.default_rng(11), np.random.default_rng(11)
+    first = stats.mean_evidence(rows, n_boot=300, rng=first_rng)
+    second = stats.mean_evidence(rows, n_boot=300, rng=second_rng)  # same state, n and n_boot: kept counts
+    assert all(np.array_equal(first[k], second[k], equal_nan=True) for k in first)
+    drawn = np.random.default_rng(11)
+    drawn.integers(0, 37, size=(300, 37))  # what mean_evidence draws
+    assert drawn.random() == first_rng.random() == second_rng.random()  # the next group draws the same
+
+
 def test_q_values_are_benjamini_hochberg_over_all_rows_with_a_p_value():
     p = np.array([0.001, 0.2, np.nan, 0.03, 0.04])
     q = stats.bh_q(p)
