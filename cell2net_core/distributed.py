@@ -10,9 +10,9 @@ killed resumes from the per-gene files (see ``docs/scaling.md``).
 
 Genes whose stored results are fresh are loaded by the driver, as locally; a task that fails
 because its worker died is retried by Ray (``max_retries``); a gene with bad input comes back
-as ``"failed"`` and the others go on. Each worker sets torch's intra-op threads to
-``torch_threads`` (default: the driver's count): on a CPU the last bits of the numbers depend
-on it, so the files equal a local run's byte for byte when it is the same.
+as ``"failed"`` and the others go on. A gene is computed on one torch thread on a CPU
+(:func:`~cell2net_core.model.one_torch_thread`), in a worker as locally, so the files equal a
+local run's byte for byte whatever the nodes' core counts.
 """
 
 from __future__ import annotations
@@ -40,11 +40,8 @@ RETRIES = 3
 _WORKER: dict[str, Any] = {}
 
 
-def _work_on_gene(mdata_path: str, gene: str, model_dir: str, settings: dict, torch_threads: int) -> tuple:
+def _work_on_gene(mdata_path: str, gene: str, model_dir: str, settings: dict) -> tuple:
     """Run in a Ray worker: ``("computed", attribution, table, meta)`` or ``("failed", message)``."""
-    import torch
-
-    torch.set_num_threads(torch_threads)
     settings_obj = Settings(**settings)
     key = f"{mdata_path}:{os.stat(mdata_path).st_mtime_ns}"
     try:
@@ -143,7 +140,6 @@ def attribute_genes_ray(
     address: str | None = None,
     workers: int = 2,
     gpus_per_task: float = 0.0,
-    torch_threads: int | None = None,
     progress: Callable[[int, int, str], None] | None = None,
     mdata: md.MuData | None = None,
 ) -> list[GeneResult]:
@@ -165,8 +161,6 @@ def attribute_genes_ray(
         Twice as many tasks as slots are kept in flight.
     gpus_per_task
         GPUs each task asks Ray for (fractional allowed, e.g. 0.25 runs four genes per GPU).
-    torch_threads
-        torch intra-op threads per worker; default the driver's (same numbers as a local run here).
     progress
         Called as ``progress(done, n_genes, gene)`` in the driver as genes finish.
     mdata
@@ -186,7 +180,6 @@ def attribute_genes_ray(
     []
     """
     import ray
-    import torch
 
     mdata = read_dataset(mdata_path) if mdata is None else mdata
     group_labels(mdata, settings.groupby)  # a bad grouping column fails before any work
@@ -200,7 +193,6 @@ def attribute_genes_ray(
         try:
             task = ray.remote(_work_on_gene).options(num_cpus=1, num_gpus=gpus_per_task, max_retries=RETRIES)
             args = (str(Path(mdata_path).resolve()), str(Path(model_dir).resolve()), settings.to_json())
-            threads = torch_threads or torch.get_num_threads()
 
             def on_answer(gene: str, answer: tuple) -> None:
                 results[gene] = _store_result(store, gene, answer, start)
@@ -208,7 +200,7 @@ def attribute_genes_ray(
                     progress(len(results), n, gene)
 
             def submit(gene: str) -> Any:
-                return task.remote(args[0], gene, args[1], args[2], threads)
+                return task.remote(args[0], gene, args[1], args[2])
 
             slots = workers if address is None else int(ray.cluster_resources().get("CPU", workers))
             _run_tasks(todo, submit, window=2 * max(slots, 1), on_answer=on_answer)
