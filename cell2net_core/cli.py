@@ -17,6 +17,7 @@ from pathlib import Path
 
 from .data import DEFAULT_COVARIATES
 from .errors import Cell2NetInputError
+from .overlap import DEFAULT_THREADS
 from .roots import ENV, data_roots, inside_roots
 
 __all__ = ["COMMANDS", "build_parser", "main"]
@@ -63,7 +64,8 @@ def _attribute_args(p: argparse.ArgumentParser) -> None:
 
 def _scale_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--backend", choices=("local", "ray"), default="local", help="this process, or Ray tasks")
-    p.add_argument("--threads", type=int, default=2, help="local: genes in flight at once (overlaps I/O)")
+    p.add_argument("--threads", type=int, default=DEFAULT_THREADS,
+                   help=f"local: genes in flight at once (default: usable cores, at most 4; here {DEFAULT_THREADS})")
     p.add_argument("--ray-address", default=None, help="ray: 'auto' or HOST:PORT (default: start a local cluster)")
     p.add_argument("--workers", type=int, default=2, help="ray: CPUs of the local cluster (tasks at once)")
     p.add_argument("--gpus-per-task", type=float, default=0.0, help="ray: GPUs per gene task (fractional allowed)")

@@ -9,9 +9,10 @@ The layout is the one the ``cell2net`` package writes (see the data contract):
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import mudata as md
 import numpy as np
@@ -19,6 +20,8 @@ import pandas as pd
 import scipy.sparse as sp
 
 from .errors import Cell2NetInputError
+
+T = TypeVar("T")
 
 __all__ = [
     "DEFAULT_COVARIATES",
@@ -323,14 +326,32 @@ def _columns(mdata: md.MuData, mod: str, names: Sequence[str]) -> np.ndarray:
         missing = [n for n, i in zip(names, idx, strict=True) if i < 0]
         msg = f"{_source(mdata)}: {mod}.var_names lacks {missing[:5]}{' ...' if len(missing) > 5 else ''}."
         raise Cell2NetInputError(msg)
-    cache = mdata.__dict__.setdefault("_c2n_csc", {})
-    if mod not in cache:
+    def column_major() -> np.ndarray | sp.csc_matrix:
         layer = adata.layers["counts"]
-        cache[mod] = layer.tocsc() if sp.issparse(layer) else np.asarray(layer)
-    layer = cache[mod]
+        return layer.tocsc() if sp.issparse(layer) else np.asarray(layer)
+
+    layer = _kept(mdata, f"counts_{mod}", column_major)
     cols = layer[:, idx]
     cols = cols.toarray() if sp.issparse(cols) else np.asarray(cols)
     return cols.astype(np.float32, copy=False)
+
+
+def _kept(mdata: md.MuData, name: str, make: Callable[[], T]) -> T:
+    """``make()`` once per dataset object: what every gene reads again (column-major counts, indexes).
+
+    Kept in the object's ``__dict__`` (a dataset is not changed after :func:`read_dataset`).
+    """
+    cache = mdata.__dict__.setdefault("_c2n_kept", {})
+    if name not in cache:
+        cache[name] = make()
+    return cache[name]
+
+
+def _peak_rows(mdata: md.MuData, gene: str) -> pd.DataFrame:
+    """The gene's rows of ``uns['peak_to_gene']``, in file order, from an index built once per dataset."""
+    p2g = mdata.uns["peak_to_gene"]
+    index = _kept(mdata, "peak_to_gene_rows", lambda: p2g.groupby(p2g["gene"].astype(str), sort=False).indices)
+    return p2g.iloc[index.get(gene, [])]
 
 
 def _check_finite(values: np.ndarray, what: str, gene: str, mdata: md.MuData) -> None:
@@ -364,8 +385,7 @@ def gene_inputs(
     ((4, 256, 4), 8)
     """
     src = _source(mdata)
-    p2g = mdata.uns["peak_to_gene"]
-    rows = p2g[p2g["gene"].astype(str) == gene]
+    rows = _peak_rows(mdata, gene)
     if rows.empty:
         msg = f"{src}: gene {gene!r} has no peaks in uns['peak_to_gene']; pick a gene with linked peaks."
         raise Cell2NetInputError(msg)
@@ -403,7 +423,7 @@ def gene_inputs(
         peaks=peaks,
         tfs=tfs,
         covariate_names=covariates,
-        obs_names=mdata.obs_names.astype(str).tolist(),
+        obs_names=_kept(mdata, "obs_names", lambda: mdata.obs_names.astype(str).tolist()),
         peak_seq=peak_seq,
         peak_acc=_columns(mdata, "atac", peaks),
         peak_dist=np.exp(-distance / DISTANCE_SCALE).astype(np.float32),

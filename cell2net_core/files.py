@@ -28,13 +28,15 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def atomic_write(path: str | os.PathLike, data: bytes | str) -> Path:
+def atomic_write(path: str | os.PathLike, data: bytes | str, *, sync_folder: bool = True) -> Path:
     """Write ``data`` to a temporary file beside ``path``, fsync it, rename it into place, fsync the folder.
 
     A reader never sees a half-written file; on any error (Ctrl-C included) the temporary
     file is removed and ``path`` is left as it was. The file gets the mode a plain ``open``
     would give it (``0666 & ~umask``). While it is being written, the temporary file is
     locked, so :func:`remove_stale_tmp` in another process leaves it alone.
+    ``sync_folder=False`` leaves the folder's flush to the next write that does it (one flush
+    makes every rename before it durable): for several files of one gene, the last one flushes.
 
     Examples
     --------
@@ -56,7 +58,8 @@ def atomic_write(path: str | os.PathLike, data: bytes | str) -> Path:
             fh.flush()
             os.fsync(fh.fileno())
             os.replace(tmp, path)
-        _fsync_dir(path.parent)
+        if sync_folder:
+            _fsync_dir(path.parent)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

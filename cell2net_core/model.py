@@ -419,7 +419,9 @@ def _checked_parts(ckpt: dict[str, Any], path: Path) -> tuple[dict[str, torch.Te
             f"{', '.join(sizes)} are integers (Cell2Net.save)."
         )
         raise Cell2NetInputError(msg)
-    bad = [k for k, v in state.items() if v.is_floating_point() and not torch.isfinite(v).all()]
+    floats = [v.reshape(-1) for v in state.values() if v.is_floating_point()]
+    all_finite = not floats or bool(torch.isfinite(torch.cat([v.double() for v in floats])).all())
+    bad = [] if all_finite else [k for k, v in state.items() if v.is_floating_point() and not torch.isfinite(v).all()]
     if bad:
         msg = f"Checkpoint {str(path)!r} holds NaN or infinite weights in {bad[:3]}: the training diverged; retrain."
         raise Cell2NetInputError(msg)

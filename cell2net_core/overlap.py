@@ -7,12 +7,19 @@ numbers are those of a serial run (every thread uses torch's intra-op thread cou
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import TypeVar
 
-__all__ = ["map_in_threads", "thread_local"]
+__all__ = ["DEFAULT_THREADS", "map_in_threads", "thread_local"]
+
+#: Genes in flight by default: the cores this process may use, at most 4. Each gene computes on
+#: one torch thread (:func:`~cell2net_core.model.one_torch_thread`) and about half of its time
+#: holds Python's GIL (reading the checkpoint, aggregating, writing), so threads beyond a few
+#: add little; for many cores, ``--backend ray --workers N`` runs genes in processes.
+DEFAULT_THREADS = min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -37,7 +44,7 @@ def map_in_threads(
     fn: Callable[[int, T], R],
     items: Sequence[T],
     *,
-    threads: int = 2,
+    threads: int = DEFAULT_THREADS,
     done: Callable[[int, R], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
 ) -> list[R]:

@@ -22,7 +22,7 @@ from .files import remove_stale_tmp
 from .known import mark_known
 from .model import ModulePool, load_checkpoint, one_torch_thread
 from .motifs import add_motif_evidence
-from .overlap import map_in_threads, thread_local
+from .overlap import DEFAULT_THREADS, map_in_threads, thread_local
 from .peaks import peak_attr, peak_to_gene
 from .settings import Settings
 from .stats import add_q_values
@@ -442,7 +442,7 @@ def attribute_genes(
     evidence: Evidence = NO_EVIDENCE,
     progress: GenesProgress | None = None,
     should_stop: Callable[[], bool] | None = None,
-    threads: int = 2,
+    threads: int = DEFAULT_THREADS,
 ) -> list[GeneResult]:
     """Run :func:`attribute_gene` over genes, then rewrite ``tf_to_gene.csv``.
 

@@ -210,9 +210,9 @@ class ResultStore:
         }
         buf = io.BytesIO()
         np.save(buf, attribution.attr.astype(np.float32))
-        atomic_write(self._file(info["gene"], ".npy"), buf.getvalue())
-        atomic_write(self._file(info["gene"], ".json"), json.dumps(info))
-        self.save_table(info["gene"], table)
+        atomic_write(self._file(info["gene"], ".npy"), buf.getvalue(), sync_folder=False)
+        atomic_write(self._file(info["gene"], ".json"), json.dumps(info), sync_folder=False)
+        self.save_table(info["gene"], table)  # its folder flush makes the three renames durable
 
     def save_table(self, gene: str, table: pd.DataFrame) -> None:
         """Write ``<GENE>.csv`` (tutorial layout, no index), atomically."""

@@ -10,8 +10,10 @@ import pandas as pd
 import pytest
 
 from cell2net_core import cli, data, files, pipeline, store
+from cell2net_core.aggregate import regroup
 from cell2net_core.errors import Cell2NetInputError
 from cell2net_core.settings import Settings
+from cell2net_core.testing import random_attribution, random_dataset
 
 CPU = Settings(device="cpu")
 
@@ -163,3 +165,12 @@ def test_every_gene_of_tf_to_gene_csv_is_listed_and_readable(tmp_path):
     assert s.genes() == [f"GENE{i}" for i in range(5)]
     rows = s.gene_table("GENE3")
     assert len(rows) == int((table["gene"] == "GENE3").sum()) and rows["gene"].eq("GENE3").all()
+
+
+def test_a_gene_is_stored_with_one_folder_flush_after_its_three_renames(tmp_path, monkeypatch):
+    mdata = random_dataset(n_metacells=12)
+    attribution = random_attribution(mdata, "GENE0")
+    flushed = []
+    monkeypatch.setattr(files, "_fsync_dir", lambda folder: flushed.append(sorted(p.name for p in folder.iterdir())))
+    store.ResultStore(tmp_path).save(attribution, regroup(attribution, mdata, n_tfs=3))
+    assert flushed == [["GENE0.csv", "GENE0.json", "GENE0.npy"]]  # the flush comes after every rename
