@@ -13,6 +13,7 @@ computed once. Two ways to integrate:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
@@ -20,6 +21,7 @@ from typing import Literal
 import numpy as np
 import torch
 from captum.attr import IntegratedGradients
+from captum.attr._utils.approximation_methods import approximation_parameters
 from torch import nn
 
 from .data import GeneInputs
@@ -81,11 +83,13 @@ class Attribution:
 
 
 class _Head(nn.Module):
-    """The module's head as a function of ``tf_exp`` alone.
+    """The module's head as a function of ``tf_exp`` alone, up to a constant.
 
     What the first Linear layer gets from everything but ``tf_exp`` is the same at
-    every step, so it enters as a precomputed ``offset`` ``(N, 32)``. The output is
-    the sum over rows, shape ``(1,)``: in eval mode rows are independent, so the
+    every step, so it enters as a precomputed ``offset`` ``(N, 32)``; after the ReLU,
+    eval-mode BatchNorm, Dropout and the last Linear are one affine map ``v . h + c``
+    (:func:`_affine_after_relu`), and ``c`` is left out (gradients do not see it). The
+    output is the sum over rows, shape ``(1,)``: in eval mode rows are independent, so the
     gradient of the sum with respect to a row is that row's own gradient, and captum
     differentiates one output instead of one per metacell and step.
     """
@@ -93,10 +97,17 @@ class _Head(nn.Module):
     def __init__(self, module: PeaksTF2GeneExpressionPoisson) -> None:
         super().__init__()
         self.w_tf = module.fc[0].weight[:, module.tf_slice]
-        self.rest = module.fc[1:]
+        self.v = _affine_after_relu(module.fc)[0].to(self.w_tf.dtype)
 
     def forward(self, tf_exp: torch.Tensor, offset: torch.Tensor) -> torch.Tensor:
-        return self.rest(offset + tf_exp @ self.w_tf.T).sum().reshape(1)
+        return (torch.relu(offset + tf_exp @ self.w_tf.T).sum(0) @ self.v).reshape(1)
+
+
+@functools.lru_cache(maxsize=16)
+def _gauss_legendre(n_steps: int) -> tuple[list[float], list[float]]:
+    """captum's Gauss-Legendre step sizes and points for ``n_steps`` (an eigenvalue problem: kept)."""
+    step_sizes, alphas = approximation_parameters("gausslegendre")
+    return step_sizes(n_steps), alphas(n_steps)
 
 
 def _offset(module: PeaksTF2GeneExpressionPoisson, before: torch.Tensor, after: torch.Tensor) -> torch.Tensor:
@@ -155,7 +166,10 @@ def _captum(
 
     def batch(sl: slice) -> torch.Tensor:
         x = tf_exp[sl].detach().clone().requires_grad_()
-        attr = ig.attribute(x, baselines=torch.zeros_like(x), additional_forward_args=(offset[sl],), n_steps=n_steps)
+        # attribute() minus its argument checks, with the quadrature kept (as captum's LayerIntegratedGradients
+        # calls it); tests check it against attribute()
+        attr = ig._attribute((x,), (torch.zeros_like(x),), additional_forward_args=(offset[sl],), n_steps=n_steps,
+                             method="gausslegendre", step_sizes_and_alphas=_gauss_legendre(n_steps))[0]  # fmt: skip
         return attr.detach()
 
     return run_batched(batch, len(tf_exp), batch_size=batch_size, progress=progress)
