@@ -2,12 +2,14 @@
 
 Run from the repository root::
 
-    python -m benchmarks.attribution [--metacells 1000 --peaks 40 --tfs 100 --sample 20 --cli-genes 200]
+    python -m benchmarks.attribution [--metacells 1000 --peaks 40 --tfs 100 --sample 20 --cli-genes 200 --rounds 2]
 
 Everything is measured side by side in one run on the same machine. The tutorial's
 loop (captum over the full module, 2 metacells per call, 100 steps) is timed on a
 sample of metacells and extrapolated to all; ours run on all metacells. Then the
-whole ``attribute`` command runs on a generated dataset of ``--cli-genes`` genes.
+whole ``attribute`` command runs on a generated dataset of ``--cli-genes`` genes, today's code
+and the code of ``--before`` (default ``eac9855``, when issue 12 was filed) in fresh processes,
+side by side, with the files compared (``benchmarks/scaling.py``'s helpers).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import numpy as np
 import torch
 from captum.attr import IntegratedGradients
 
-from cell2net_core import cli, data, model
+from cell2net_core import data, model
 from cell2net_core.attribution import tf_attr
 from cell2net_core.testing import random_dataset
 
@@ -88,19 +90,32 @@ def bench_one_gene(args: argparse.Namespace) -> None:
 
 
 def bench_cli(args: argparse.Namespace) -> None:
+    """The whole ``attribute`` command, today's code and the code of ``--before``, side by side (fresh processes)."""
+    from benchmarks.scaling import ROOT, checkout, compare_files, time_cli
+
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         mdata = random_dataset(n_metacells=args.metacells, n_genes=args.cli_genes, n_peaks=10, n_tfs=60, seed=1)
         mdata.write(root / "mdata.h5mu")
         for i, gene in enumerate(data.genes_with_peaks(mdata)):
             model.save_checkpoint(random_model(data.gene_inputs(mdata, gene), seed=i), root / "model" / f"{gene}.pt")
-        print(f"attribute command, {args.cli_genes} genes x {args.metacells} metacells (10 peaks, ~36 TFs each):")
+        before = checkout(args.before, root / "before")
+        print(f"attribute command, {args.cli_genes} genes x {args.metacells} metacells (10 peaks, ~36 TFs each), "
+              f"imports excluded, best of {args.rounds}:")  # fmt: skip
         for method in ("captum", "exact"):
             argv = ["attribute", "--mdata", str(root / "mdata.h5mu"), "--models", str(root / "model")]
-            argv += ["--out", str(root / f"out_{method}"), "--method", method, "--device", "cpu"]
-            code, secs = timed(lambda argv=argv: cli.main(argv))
-            assert code == 0
-            print(f"  --method {method:6s}: {secs:6.1f} s, {args.cli_genes / secs:5.1f} genes/s")
+            argv += ["--method", method, "--device", "cpu"]
+            runs = {f"{args.before} (issue 12 filed)": before, "now": ROOT} if before else {"now": ROOT}
+            best = dict.fromkeys(runs, float("inf"))
+            for r in range(args.rounds):
+                for name, src in runs.items():
+                    out = root / f"{method}_{name.split()[0]}_{r}"
+                    best[name] = min(best[name], time_cli(src, [*argv, "--out", str(out)]))
+            for name, secs in best.items():
+                ratio = f"x{best[next(iter(best))] / secs:.2f}" if before else ""
+                print(f"  --method {method:6s} {name:24s} {secs:6.1f} s, {args.cli_genes / secs:5.1f} genes/s {ratio}")
+            if before:
+                print(f"    files: {compare_files(root / f'{method}_now_0', root / f'{method}_{args.before}_0')}")
 
 
 def main() -> None:
@@ -110,6 +125,8 @@ def main() -> None:
     parser.add_argument("--tfs", type=int, default=100)
     parser.add_argument("--sample", type=int, default=20, help="metacells timed for the tutorial loop")
     parser.add_argument("--cli-genes", type=int, default=200)
+    parser.add_argument("--rounds", type=int, default=2, help="interleaved rounds of the command (best kept)")
+    parser.add_argument("--before", default="eac9855", help="commit to compare with (default: when issue 12 was filed)")
     args = parser.parse_args()
     bench_one_gene(args)
     if args.cli_genes:
