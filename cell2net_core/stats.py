@@ -26,7 +26,6 @@ from collections.abc import Iterator
 
 import numpy as np
 import pandas as pd
-from scipy import stats as sps
 from threadpoolctl import ThreadpoolController
 
 __all__ = ["EVIDENCE_COLUMNS", "N_BOOT", "SEED", "CONFIDENCE", "mean_evidence", "bh_q", "add_q_values"]
@@ -123,6 +122,8 @@ def _ttest(rows: np.ndarray) -> np.ndarray:
         return np.full(rows.shape[1], np.nan)
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore", RuntimeWarning)
+        from scipy import stats as sps  # scipy.stats takes ~1 s to import: only when a test runs
+
         p = np.asarray(sps.ttest_1samp(rows, 0.0, axis=0).pvalue, dtype=np.float64)
     constant = np.ptp(rows, axis=0) == 0
     return np.where(constant, np.nan, p)
@@ -145,6 +146,8 @@ def bh_q(p_values: np.ndarray | pd.Series) -> np.ndarray:
     q = np.full(p.shape, np.nan)
     ok = np.isfinite(p)
     if ok.any():
+        from scipy import stats as sps
+
         q[ok] = sps.false_discovery_control(p[ok], method="bh")
     return q
 
