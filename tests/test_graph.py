@@ -147,3 +147,28 @@ def test_compare_groups_rejects_unknown_groups_and_genes():
         compare.compare_groups(hand_table(), "NK", "pDC")
     with pytest.raises(Cell2NetInputError, match="G9"):
         compare.compare_groups(hand_table(), "NK", "B cell", gene="G9")
+
+
+def test_every_tf_replaces_a_genes_top_rows_and_carries_evidence_where_stored():
+    stored = hand_table().assign(q_value=np.linspace(0.01, 0.06, 6), known=True)
+    npy = pd.DataFrame({"tf": ["A", "B", "C", "D", "A", "B", "C", "D"], "gene": "G1",
+                        "cell_type": ["NK"] * 4 + ["B cell"] * 4,
+                        "mean_attr": [3.0, -2.0, 1.0, 0.2, -4.0, 0.1, 0.3, -0.6], "std_attr": 0.1})
+    out = network.with_every_tf(stored, [npy])
+    assert out.columns.tolist() == stored.columns.tolist()
+    g1 = out[out["gene"] == "G1"].set_index(["tf", "cell_type"])
+    assert len(g1) == 8  # every TF in every group, not the 4 stored rows
+    assert g1.loc[("D", "NK"), "mean_attr"] == 0.2 and np.isnan(g1.loc[("D", "NK"), "q_value"])
+    assert g1.loc[("A", "NK"), "q_value"] == stored.iloc[0]["q_value"]  # carried from the stored row
+    others = out[out["gene"] != "G1"].reset_index(drop=True)
+    pd.testing.assert_frame_equal(others, stored[stored["gene"] != "G1"].reset_index(drop=True), check_dtype=False)
+    assert network.with_every_tf(stored, []) is stored
+    with pytest.raises(Cell2NetInputError, match="grouped by .cell_type_v2."):
+        network.with_every_tf(stored, [npy.rename(columns={"cell_type": "cell_type_v2"})])
+
+
+def test_describe_weights_counts_genes_from_npy_and_from_the_table():
+    table = hand_table()
+    assert "from the stored table" in network.describe_weights(table, every_genes=[])
+    text = network.describe_weights(table, every_genes=["G1", "NOT_IN_TABLE"])
+    assert text.startswith("Edge weights of 1 of ") and "from the stored table's top TFs" in text

@@ -16,7 +16,7 @@ import streamlit as st
 
 from cell2net_core.errors import Cell2NetInputError
 from cell2net_core.explore import network, quality
-from cell2net_core.store import CONSOLIDATED, ResultStore
+from cell2net_core.store import CONSOLIDATED, PEAKS, ResultStore
 
 if TYPE_CHECKING:
     import mudata as md
@@ -84,7 +84,8 @@ def result_genes(results: str | os.PathLike) -> list[str]:
 def attributed_genes(results: str | os.PathLike) -> list[str]:
     """Genes with stored per-metacell attributions (``<GENE>.npy``) in a results folder."""
     folder = Path(results).expanduser()
-    return [name[:-4] for name, _ in folder_signature(folder) if name.endswith(".npy")]
+    return [name[:-4] for name, _ in folder_signature(folder) if name.endswith(".npy")
+            and not name.endswith(f"{PEAKS}.npy")]  # <GENE>.peaks.npy: peak attributions of GENE
 
 
 @st.cache_data(max_entries=4, show_spinner="Reading the TF -> gene table...")
@@ -180,6 +181,35 @@ def gene_table(
             groupby, n_tfs, rank_by,
         )
     return _stored_gene_table(str(folder), gene, folder_signature(folder))
+
+
+@st.cache_data(max_entries=4, show_spinner="Reading every TF's group means from the stored <GENE>.npy files...")
+def _every_tf(path: str, signature: tuple, mdata_path: str, mdata_mtime: float,
+              groupby: str) -> tuple[pd.DataFrame, list[str], list[str]]:
+    from cell2net_core import data
+    from cell2net_core.aggregate import regroup
+
+    mdata, store = open_dataset(mdata_path), ResultStore(path)
+    obs_names = mdata.obs_names.astype(str).tolist()
+    tables, problems = [], []
+    for gene in attributed_genes(path):
+        try:
+            attribution = store.load(gene, tfs=data.gene_tfs(mdata, gene), obs_names=obs_names)
+            tables.append(regroup(attribution, mdata, groupby=groupby, n_tfs=None))
+        except Cell2NetInputError as e:
+            problems.append(f"{gene}: {e}")
+    table = network.with_every_tf(_table(path, signature), tables)
+    return table, sorted(str(t["gene"].iloc[0]) for t in tables if len(t)), problems
+
+
+def every_tf_table(results: str | os.PathLike, *, mdata_path: str | os.PathLike,
+                   groupby: str) -> tuple[pd.DataFrame, list[str], list[str]]:
+    """The whole table with every TF of each gene whose ``<GENE>.npy`` is stored
+    (:func:`cell2net_core.explore.network.with_every_tf`), the genes taken from ``.npy`` and, per gene
+    that could not be read, a message; once per results folder, dataset and grouping version."""
+    folder = Path(results).expanduser()
+    mdata = Path(mdata_path).expanduser().resolve()
+    return _every_tf(str(folder.resolve()), folder_signature(folder), str(mdata), _mtime(mdata), groupby)
 
 
 def checkpoint_signature(folder: Path) -> tuple[tuple[str, int], ...]:

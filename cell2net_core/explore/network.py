@@ -34,6 +34,8 @@ __all__ = [
     "describe_rows",
     "with_rank",
     "holds_every_tf",
+    "with_every_tf",
+    "describe_weights",
     "limit_hubs",
     "LAYOUTS",
     "arranged_layout",
@@ -590,3 +592,74 @@ def holds_every_tf(table: pd.DataFrame) -> bool:
     per = table.groupby(["gene", group], observed=True)["tf"].nunique()
     n_tfs = table.groupby("gene")["tf"].nunique()
     return bool((per.to_numpy() == n_tfs.reindex(per.index.get_level_values("gene")).to_numpy()).all())
+
+
+def with_every_tf(table: pd.DataFrame, every: Sequence[pd.DataFrame]) -> pd.DataFrame:
+    """The table with the genes of ``every`` holding all their TFs, not only each group's top TFs.
+
+    Parameters
+    ----------
+    table
+        The stored ``tf_to_gene`` table (top-n TFs per gene and group).
+    every
+        Per-gene tables re-aggregated from ``<GENE>.npy`` with ``n_tfs=None`` (every TF's mean and std
+        over all metacells of each group), grouped by the table's grouping column.
+
+    Returns
+    -------
+    The table's columns; rows of the genes in ``every`` replaced by theirs. Columns the stored table
+    has and they lack (q-values, motifs, known, ...) are carried over from the stored row of the same
+    TF, gene and group, and are missing (NaN) for TFs outside that group's stored top list.
+
+    Examples
+    --------
+    >>> stored = pd.DataFrame({"tf": ["A", "B"], "gene": ["G", "H"], "ct": "NK", "mean_attr": [2.0, 1.0],
+    ...                        "std_attr": 0.1, "q_value": [0.01, 0.02]})
+    >>> npy = pd.DataFrame({"tf": ["A", "C"], "gene": "G", "ct": "NK", "mean_attr": [2.0, -0.5], "std_attr": 0.1})
+    >>> with_every_tf(stored, [npy])[["tf", "gene", "mean_attr", "q_value"]].to_dict("list")
+    {'tf': ['B', 'A', 'C'], 'gene': ['H', 'G', 'G'], 'mean_attr': [1.0, 2.0, -0.5], 'q_value': [0.02, 0.01, nan]}
+    """
+    group = check_table(table)
+    every = [t for t in every if len(t)]
+    if not every:
+        return table
+    full = pd.concat(every, ignore_index=True)
+    if check_table(full) != group:
+        msg = f"Every-TF tables are grouped by {check_table(full)!r}, the stored table by {group!r}."
+        raise Cell2NetInputError(msg)
+    full = full.astype({"tf": str, "gene": str, group: str})
+    genes = set(full["gene"])
+    stored = table[table["gene"].astype(str).isin(genes)]
+    keys = ["tf", "gene", group]
+    extra = [c for c in table.columns if c not in full.columns]
+    if extra:
+        carried = stored[keys + extra].astype({"tf": str, "gene": str, group: str})
+        full = full.merge(carried.drop_duplicates(keys), on=keys, how="left")
+    kept = table[~table["gene"].astype(str).isin(genes)]
+    full = full.reindex(columns=table.columns)
+    return pd.concat([kept, full], ignore_index=True) if len(kept) else full.reset_index(drop=True)
+
+
+def describe_weights(table: pd.DataFrame, *, every_genes: Sequence[str]) -> str:
+    """Where a network's edge weights come from: ``<GENE>.npy`` (every TF) or the stored top-n table.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"tf": ["A", "B"], "gene": ["G", "H"], "ct": "NK", "mean_attr": 1.0, "std_attr": 0.0})
+    >>> describe_weights(t, every_genes=["G"])
+    "Edge weights of 1 of 2 genes from their <GENE>.npy: every TF's mean over all metacells of each ct; \
+of 1 gene from the stored table's top TFs per group (a TF outside a group's top list has no edge there)."
+    """
+    group = check_table(table)
+    genes = set(table["gene"].astype(str))
+    n_npy = len(genes & {str(g) for g in every_genes})
+    n_stored = len(genes) - n_npy
+    if n_npy == 0:
+        return (f"Edge weights from the stored table: each gene's top TFs per {group} (a TF outside a group's "
+                "top list has no edge there; no <GENE>.npy with its dataset gives every TF).")
+    text = (f"Edge weights of {n_npy:,} of {len(genes):,} genes from their <GENE>.npy: every TF's mean over "
+            f"all metacells of each {group}")
+    if n_stored:
+        text += (f"; of {n_stored:,} gene{'s' if n_stored != 1 else ''} from the stored table's top TFs per group "
+                 "(a TF outside a group's top list has no edge there)")
+    return text + "."
