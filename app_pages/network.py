@@ -58,7 +58,7 @@ with st.expander("Filters", expanded=True):
     fitted = fit_filter(ctx, table, only_key=state.NET_FIT_ONLY, min_r_key=state.NET_MIN_R)
     evidence = evidence_toggles(table, (state.NET_Q_ONLY, state.NET_MOTIF_ONLY, state.NET_KNOWN_ONLY))
 if every_genes:
-    rows_note = network.describe_rows(table)
+    rows_note = network.describe_rows(table, every_genes=every_genes)
     quantiles = tuple(table["mean_attr"].abs().quantile([0.5, 0.9, 0.99]))
 else:
     rows_note, quantiles = cache.table_note(ctx.results)

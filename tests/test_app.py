@@ -171,6 +171,7 @@ def test_network_weights_from_every_tf_of_npy(monkeypatch, tiny, top2, downloads
     no_exception(at)
     assert at.toggle(key=state.NET_EVERY_TF).value  # on by default where .npy and the dataset are there
     assert "Edge weights of 2 of 2 genes from their <GENE>.npy: every TF's mean over all metacells" in texts(at.caption)
+    assert "rows: every TF of 2 genes (from <GENE>.npy) per cell_type_v2" in texts(at.caption)
     mdata = data.read_dataset(tiny["mdata"])
     store = ResultStore(top2)
     want = pd.concat([regroup(store.load(g), mdata, n_tfs=None) for g in ("GENE0", "GENE1")])

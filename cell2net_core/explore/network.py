@@ -425,23 +425,42 @@ def network_view(edges: pd.DataFrame, *, max_edges: int = MAX_DRAWN_EDGES) -> Ne
     return NetworkView(rows=edges, pairs=pairs, drawn=drawn, hubs=hub_tfs(edges))
 
 
-def describe_rows(table: pd.DataFrame) -> str:
+def describe_rows(table: pd.DataFrame, *, every_genes: Sequence[str] = ()) -> str:
     """What a table's rows are, e.g. ``"160 rows: top 10 TFs per gene and cell_type_v2"``.
+
+    Parameters
+    ----------
+    table
+        A ``tf_to_gene`` table.
+    every_genes
+        Genes whose rows hold every TF (from ``<GENE>.npy``, :func:`with_every_tf`), said apart.
 
     Examples
     --------
     >>> from cell2net_core.testing import random_table
-    >>> describe_rows(random_table(n_genes=2, n_tfs=6, top=4, groups=("NK", "B cell")))
+    >>> t = random_table(n_genes=2, n_tfs=6, top=4, groups=("NK", "B cell"))
+    >>> describe_rows(t)
     '16 rows: top 4 TFs per gene and cell_type_v2 (of 5 TFs seen)'
+    >>> describe_rows(t, every_genes=["GENE0"])
+    '16 rows: every TF of 1 gene (from <GENE>.npy); top 4 TFs per gene and cell_type_v2 of 1 other gene (of 5 TFs seen)'
     """
     group = check_table(table)
     if table.empty:
         return f"0 rows (TF, gene, {group})"
-    per = table.groupby(["gene", group], observed=True).size()
-    n_tfs = table["tf"].nunique()
+    every = table["gene"].astype(str).isin({str(g) for g in every_genes})
+    n_every, seen = table.loc[every, "gene"].nunique(), f"(of {table['tf'].nunique():,} TFs seen)"
+    head = f"{len(table):,} rows: "
+    if n_every:
+        head += f"every TF of {n_every:,} gene{'s' if n_every != 1 else ''} (from <GENE>.npy)"
+        if every.all():
+            return f"{head} per {group} {seen}"
+        head += "; "
+    per = table[~every].groupby(["gene", group], observed=True).size()
     lo, hi = int(per.min()), int(per.max())
     kept = f"top {hi}" if lo == hi else f"top {lo}-{hi}"
-    return f"{len(table):,} rows: {kept} TFs per gene and {group} (of {n_tfs:,} TFs seen)"
+    n_other = table.loc[~every, "gene"].nunique()
+    others = f" of {n_other:,} other gene{'s' if n_other != 1 else ''}" if n_every else ""
+    return f"{head}{kept} TFs per gene and {group}{others} {seen}"
 
 
 def with_rank(table: pd.DataFrame, *, rank_by: str = "mean") -> pd.DataFrame:
