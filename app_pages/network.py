@@ -100,7 +100,8 @@ left, right = st.columns([3, 1])
 with left:
     what = VIEWS[view].split(":")[0] + (f": {centre}" if centre else "")
     title = f"{len(net.drawn):,} edges, {len(pos):,} nodes ({what})"
-    fig = figures.network_figure(net.drawn, pos, focus=focus, title=title)
+    fig = figures.network_figure(net.drawn, pos, focus=focus, title=title,
+                                 labels="radial" if kind == "concentric" else "above")
     chart(fig, name="tf_gene_network", key=state.NET_CHART, on_select="rerun", selection_mode=("points", "lasso"))
 with right:
     st.subheader("Hub TFs")
