@@ -105,7 +105,7 @@ def test_functions_are_short(path):
 
 def test_browsing_a_results_folder_loads_no_heavy_library():
     """What a results folder alone needs (the app's shared modules, the store, the table views) imports
-    without torch, captum, scipy.stats, mudata or matplotlib: together they took seconds on a cold start."""
+    without torch, captum, scipy.stats, mudata, matplotlib or networkx: together they took seconds on a cold start."""
     import subprocess
     import sys
 
@@ -114,7 +114,7 @@ def test_browsing_a_results_folder_loads_no_heavy_library():
         "import cell2net_core, ui.cache, ui.jobs, ui.source, ui.widgets\n"
         "from cell2net_core import settings, store\n"
         "from cell2net_core.explore import compare, export, figures, network, quality\n"
-        "heavy = ('torch', 'captum', 'scipy.stats', 'mudata', 'anndata', 'matplotlib', 'logomaker')\n"
+        "heavy = ('torch', 'captum', 'scipy.stats', 'mudata', 'anndata', 'matplotlib', 'logomaker', 'networkx')\n"
         "print(' '.join(m for m in heavy if m in sys.modules))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)

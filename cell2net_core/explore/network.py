@@ -10,13 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import networkx as nx
 import numpy as np
 import pandas as pd
 
 from ..aggregate import group_column
 from ..errors import Cell2NetInputError
+
+if TYPE_CHECKING:  # networkx loads when a graph is built, not with the table filters the first page needs
+    import networkx as nx
 
 __all__ = [
     "MAX_DRAWN_EDGES",
@@ -278,6 +281,8 @@ def build_graph(pairs: pd.DataFrame) -> nx.DiGraph:
     >>> g.nodes["TF0"]["kind"]
     'TF'
     """
+    import networkx as nx
+
     g = nx.DiGraph()
     for node, kind in sorted(node_kinds(pairs).items()):  # sorted: layouts do not depend on PYTHONHASHSEED
         g.add_node(node, kind=kind)
@@ -307,6 +312,8 @@ def layout(pairs: pd.DataFrame, *, seed: int = 0, n_anchors: int = 250) -> dict[
     >>> sorted(pos)[:2]
     ['GENE0', 'GENE1']
     """
+    import networkx as nx
+
     g = build_graph(pairs).to_undirected()
     if g.number_of_nodes() == 0:
         return {}
@@ -576,6 +583,8 @@ def _column(nodes: list[str], x: float) -> dict[str, tuple[float, float]]:
 
 def _hierarchy(pairs: pd.DataFrame) -> dict[str, tuple[float, float]]:
     """Regulators above the nodes they drive: layers of the condensation's topological generations."""
+    import networkx as nx
+
     g = build_graph(pairs)
     cond = nx.condensation(g)  # cycles (mutual regulation) share a layer
     layers = list(nx.topological_generations(cond))
