@@ -2,10 +2,9 @@
 
 import streamlit as st
 
-from cell2net_core import attribution, data
 from cell2net_core.aggregate import RANK_BY
 from cell2net_core.explore import figures, network, quality
-from cell2net_core.settings import Settings
+from cell2net_core.settings import METHODS, Settings
 from ui import cache, jobs, source, state
 from ui.widgets import chart, guard
 
@@ -28,8 +27,12 @@ if ctx.results is None:
 
 with guard():
     cached = set(cache.result_genes(ctx.results))
-    with_model = set(data.genes_with_models(ctx.mdata, ctx.models)) if ctx.can_attribute else set()
-    options = sorted(set(data.genes_with_peaks(ctx.mdata)) | cached) if ctx.mdata is not None else sorted(cached)
+    with_model, options = set(), sorted(cached)
+    if ctx.mdata is not None:
+        from cell2net_core import data  # loads mudata (~1 s cold): only with a dataset
+
+        with_model = set(data.genes_with_models(ctx.mdata, ctx.models)) if ctx.can_attribute else set()
+        options = sorted(set(data.genes_with_peaks(ctx.mdata)) | cached)
 if not options:
     st.info("No genes: give a dataset with models to attribute genes, or a results folder that holds results.")
     st.stop()
@@ -63,7 +66,7 @@ with st.expander("Settings", expanded=False):
                                index=columns.index("cell_type_v2") if "cell_type_v2" in columns else 0)
     else:
         groupby = c1.selectbox("Grouping column", ["as stored"], disabled=True, key=state.GROUPBY)
-    method = c2.selectbox("Method", list(attribution.METHODS), key=state.METHOD,
+    method = c2.selectbox("Method", list(METHODS), key=state.METHOD,
                           help="captum: Integrated Gradients as in the tutorial; exact: closed-form integral.")
     n_steps = c3.number_input("n_steps", 4, 1000, step=10, key=state.N_STEPS, disabled=method == "exact")
     n_tfs = c4.number_input("TFs per group", 1, 200, key=state.N_TFS)

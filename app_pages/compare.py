@@ -2,7 +2,6 @@
 
 import streamlit as st
 
-from cell2net_core import data
 from cell2net_core.explore import compare, figures, network
 from ui import cache, source, state
 from ui.widgets import chart, guard, network_table, table_columns
@@ -52,6 +51,8 @@ if not has_npy:
             "per-metacell values a test needs. Choose one gene whose <GENE>.npy is stored, with its dataset.")
     st.stop()
 with guard():
+    from cell2net_core import data  # loads mudata: only with a dataset
+
     attribution = cache.attributions(ctx.results, gene, mdata_path=ctx.mdata_path)
     labels = data.group_labels(ctx.mdata, group)[ctx.mdata.obs_names.get_indexer(attribution.obs_names)]
     tests = compare.metacell_tests(attribution.attr, labels, a, b, tfs=attribution.tfs)

@@ -18,6 +18,15 @@ ctx = source.current()
 st.title("TF -> gene network")
 table = network_table(ctx)
 group = network.check_table(table)
+every_genes: list[str] = []
+if ctx.mdata is not None and group in ctx.mdata.obs.columns and cache.attributed_genes(ctx.results):
+    if st.toggle("Every TF of genes with a stored <GENE>.npy, not only each group's top TFs", key=state.NET_EVERY_TF,
+                 help="Each TF's mean attribution over all metacells of each group, from the per-metacell file."):
+        with guard(stop=False):
+            table, every_genes, problems = cache.every_tf_table(ctx.results, mdata_path=ctx.mdata_path,
+                                                                groupby=group)
+            for problem in problems[:3]:
+                st.warning(f"Kept the stored top TFs of {problem}")
 all_tfs, all_genes = sorted(table["tf"].unique()), sorted(table["gene"].unique())
 
 view = st.radio("View", list(VIEWS), key=state.NET_VIEW, format_func=VIEWS.get, horizontal=True)
@@ -48,8 +57,13 @@ with st.expander("Filters", expanded=True):
     max_drawn = c9.number_input("Most edges drawn", 10, 5000, step=100, key=state.NET_MAX_DRAWN)
     fitted = fit_filter(ctx, table, only_key=state.NET_FIT_ONLY, min_r_key=state.NET_MIN_R)
     evidence = evidence_toggles(table, (state.NET_Q_ONLY, state.NET_MOTIF_ONLY, state.NET_KNOWN_ONLY))
-rows_note, quantiles = cache.table_note(ctx.results)
+if every_genes:
+    rows_note = network.describe_rows(table, every_genes=every_genes)
+    quantiles = tuple(table["mean_attr"].abs().quantile([0.5, 0.9, 0.99]))
+else:
+    rows_note, quantiles = cache.table_note(ctx.results)
 st.caption(f"The table: {rows_note}. |mean| quantiles 50/90/99%: " + ", ".join(f"{q:.3g}" for q in quantiles))
+st.caption(network.describe_weights(table, every_genes=every_genes))
 
 with guard():
     edges = network.filter_edges(
@@ -86,7 +100,8 @@ left, right = st.columns([3, 1])
 with left:
     what = VIEWS[view].split(":")[0] + (f": {centre}" if centre else "")
     title = f"{len(net.drawn):,} edges, {len(pos):,} nodes ({what})"
-    fig = figures.network_figure(net.drawn, pos, focus=focus, title=title)
+    fig = figures.network_figure(net.drawn, pos, focus=focus, title=title,
+                                 labels="radial" if kind == "concentric" else "above")
     chart(fig, name="tf_gene_network", key=state.NET_CHART, on_select="rerun", selection_mode=("points", "lasso"))
 with right:
     st.subheader("Hub TFs")

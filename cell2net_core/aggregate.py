@@ -7,16 +7,18 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import mudata as md
 import numpy as np
 import pandas as pd
 
-from .attribution import Attribution
-from .data import group_labels
 from .errors import Cell2NetInputError
 from .stats import EVIDENCE_COLUMNS, N_BOOT, SEED, add_q_values, mean_evidence
+
+if TYPE_CHECKING:  # mudata and torch load when a dataset is regrouped, not with group_column
+    import mudata as md
+
+    from .attribution import Attribution
 
 __all__ = ["TABLE_COLUMNS", "EXTRA_COLUMNS", "RANK_BY", "tf_to_gene", "regroup", "group_column"]
 
@@ -201,6 +203,8 @@ def regroup(
     >>> int(table.groupby("cell_type_v2").size().max())
     2
     """
+    from .data import group_labels
+
     labels = pd.Series(group_labels(mdata, groupby), index=mdata.obs_names.astype(str))
     at = labels.index.get_indexer(attribution.obs_names)
     missing = [attribution.obs_names[i] for i in np.flatnonzero(at < 0)]

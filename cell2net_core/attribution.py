@@ -27,12 +27,10 @@ from torch import nn
 from .data import GeneInputs
 from .errors import Cell2NetInputError
 from .model import PeaksTF2GeneExpressionPoisson, full_precision, peak_embedding, resolve_device, to_tensors
+from .settings import MAX_N_STEPS, METHODS
 
 __all__ = ["Attribution", "METHODS", "MAX_N_STEPS", "default_batch_size", "run_batched", "tf_attr"]
 
-METHODS = ("captum", "exact")
-#: Most captum integration steps accepted (Gauss-Legendre converges long before; checked before allocating).
-MAX_N_STEPS = 10_000
 _PATH_VALUES = 2**25
 _EXACT_BATCH = 4096
 Progress = Callable[[int, int], None]

@@ -20,6 +20,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from .errors import Cell2NetInputError
+from .settings import DEFAULT_COVARIATES
 
 T = TypeVar("T")
 
@@ -40,7 +41,6 @@ __all__ = [
     "peak_coordinates",
 ]
 
-DEFAULT_COVARIATES: tuple[str, ...] = ("total_counts_rna_log", "total_counts_atac_log")
 PEAK_LEN = 256
 DISTANCE_SCALE = 500_000
 #: The only ``atac.uns["peaks"]`` column cell2net 0.13's model, data loader and ``tf_attr`` read.

@@ -8,11 +8,16 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from .aggregate import RANK_BY
-from .attribution import MAX_N_STEPS, METHODS
-from .data import DEFAULT_COVARIATES
 from .errors import Cell2NetInputError
 
-__all__ = ["Settings"]
+__all__ = ["Settings", "METHODS", "MAX_N_STEPS", "DEFAULT_COVARIATES"]
+
+# Defined here, not beside the code that uses them (attribution, data), so that the settings and the
+# app's forms import without torch, captum or mudata.
+METHODS = ("captum", "exact")
+#: Most captum integration steps accepted (Gauss-Legendre converges long before; checked before allocating).
+MAX_N_STEPS = 10_000
+DEFAULT_COVARIATES: tuple[str, ...] = ("total_counts_rna_log", "total_counts_atac_log")
 
 
 @dataclass(frozen=True, kw_only=True)

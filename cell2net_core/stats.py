@@ -27,8 +27,6 @@ from collections.abc import Iterator
 
 import numpy as np
 import pandas as pd
-from scipy import special
-from scipy import stats as sps
 from threadpoolctl import ThreadpoolController
 
 __all__ = ["EVIDENCE_COLUMNS", "N_BOOT", "SEED", "CONFIDENCE", "mean_evidence", "bh_q", "add_q_values"]
@@ -160,6 +158,8 @@ def _ttest(rows: np.ndarray) -> np.ndarray:
     n = len(rows)
     if n < 2:
         return np.full(rows.shape[1], np.nan)
+    from scipy import special  # scipy takes a while to import: only when a test runs
+
     with np.errstate(all="ignore"):
         t = rows.mean(axis=0) / np.sqrt(rows.var(axis=0, ddof=1) / n)
         p = 2.0 * special.stdtr(n - 1, -np.abs(t))
@@ -184,6 +184,8 @@ def bh_q(p_values: np.ndarray | pd.Series) -> np.ndarray:
     q = np.full(p.shape, np.nan)
     ok = np.isfinite(p)
     if ok.any():
+        from scipy import stats as sps
+
         q[ok] = sps.false_discovery_control(p[ok], method="bh")
     return q
 

@@ -24,17 +24,19 @@ import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from .aggregate import group_column
-from .attribution import Attribution
 from .errors import Cell2NetInputError
 from .files import atomic_write
-from .peaks import PeakAttribution
 from .stats import add_q_values
+
+if TYPE_CHECKING:  # torch and captum load when attributions are read, not with the store
+    from .attribution import Attribution
+    from .peaks import PeakAttribution
 
 __all__ = ["ResultStore", "atomic_write", "check_gene_name", "read_network_table", "CONSOLIDATED", "PEAK_TABLE"]
 
@@ -153,13 +155,31 @@ class ResultStore:
     def _file(self, gene: str, suffix: str) -> Path:
         return self.path / f"{check_gene_name(gene, folder=self.path)}{suffix}"
 
-    def genes(self) -> list[str]:
-        """Genes with results: per-gene CSV or NPY files and every gene of ``tf_to_gene.csv``."""
+    def genes(self, *, table: pd.DataFrame | None = None) -> list[str]:
+        """Genes with results: per-gene CSV or NPY files and every gene of ``tf_to_gene.csv``.
+
+        Parameters
+        ----------
+        table
+            This folder's :meth:`table`, already read: its genes are used instead of reading
+            ``tf_to_gene.csv`` again (a tutorial's holds 154,160 rows).
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> from cell2net_core.testing import random_table
+        >>> store = ResultStore(tempfile.mkdtemp())
+        >>> random_table(n_genes=2, top=3).to_csv(store.path / "tf_to_gene.csv")
+        >>> store.genes(), store.genes(table=store.table()) == store.genes()
+        (['GENE0', 'GENE1'], True)
+        """
         if not self.path.is_dir():
             return []
         npys = {p.stem for p in self.path.glob("*.npy") if not p.stem.endswith(PEAKS)}
         found = {p.stem for p in self._gene_csvs()} | npys
-        if (self.path / CONSOLIDATED).is_file():
+        if table is not None:
+            found |= set(table["gene"].astype(str).unique())
+        elif (self.path / CONSOLIDATED).is_file():
             found |= set(read_network_table(self.path / CONSOLIDATED)["gene"].unique())
         return sorted(found)
 
@@ -245,6 +265,8 @@ class ResultStore:
                 f"({len(obs_names)} metacells, {len(tfs)} TFs) for gene {gene!r}."
             )
             raise Cell2NetInputError(msg)
+        from .attribution import Attribution
+
         nan = np.full(len(attr), np.nan)
         return Attribution(
             gene=gene,
@@ -301,6 +323,8 @@ class ResultStore:
         if attr.shape != (len(obs_names), len(peaks)):
             msg = f"{str(path)!r} holds shape {attr.shape}; its .json names {len(obs_names)} x {len(peaks)}."
             raise Cell2NetInputError(msg)
+        from .peaks import PeakAttribution
+
         nan = np.full(len(attr), np.nan)
         return PeakAttribution(gene=gene, attr=attr, gap=nan, peaks=peaks, obs_names=obs_names,
                                n_steps=info.get("n_steps", 0))  # fmt: skip

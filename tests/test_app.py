@@ -154,6 +154,42 @@ def test_network_filters_focus_and_export(monkeypatch, tiny, results, downloads)
     assert "No edge passes" in texts(at.warning)
 
 
+@pytest.fixture(scope="module")
+def top2(tiny, tmp_path_factory) -> Path:
+    """Results of the tiny dataset's two genes with only each group's top 2 TFs in the tables."""
+    out = tmp_path_factory.mktemp("top2")
+    mdata = data.read_dataset(tiny["mdata"])
+    settings = Settings(method="exact", n_tfs=2)
+    done = pipeline.attribute_genes(mdata, ["GENE0", "GENE1"], model_dir=tiny["models"], out_dir=out, settings=settings)
+    assert [r.status for r in done] == ["computed", "computed"]
+    return out
+
+
+def test_network_weights_from_every_tf_of_npy(monkeypatch, tiny, top2, downloads):
+    at = app(monkeypatch, mdata=tiny["mdata"], results=top2, page="network")
+    at.number_input(key=state.NET_TOP_K).set_value(0).run()
+    no_exception(at)
+    assert at.toggle(key=state.NET_EVERY_TF).value  # on by default where .npy and the dataset are there
+    assert "Edge weights of 2 of 2 genes from their <GENE>.npy: every TF's mean over all metacells" in texts(at.caption)
+    assert "rows: every TF of 2 genes (from <GENE>.npy) per cell_type_v2" in texts(at.caption)
+    mdata = data.read_dataset(tiny["mdata"])
+    store = ResultStore(top2)
+    want = pd.concat([regroup(store.load(g), mdata, n_tfs=None) for g in ("GENE0", "GENE1")])
+    exported = pd.read_csv(io.BytesIO(downloads[-1][1]))
+    assert len(exported) == len(want)  # every TF x gene x group, not the 2 stored per group
+    merged = exported.merge(want, left_on=["source", "target", "interaction"],
+                            right_on=["tf", "gene", "cell_type_v2"], suffixes=("", "_want"))
+    assert len(merged) == len(want) and np.allclose(merged["mean_attr"], merged["mean_attr_want"])
+    at.toggle(key=state.NET_EVERY_TF).set_value(False).run()
+    no_exception(at)
+    assert "Edge weights from the stored table" in texts(at.caption)
+    stored = pd.read_csv(top2 / "tf_to_gene.csv", index_col=0)
+    assert len(pd.read_csv(io.BytesIO(downloads[-1][1]))) == len(stored) < len(want)
+    at = app(monkeypatch, results=top2, page="network")  # no dataset: no toggle, the table says so
+    assert not at.get("toggle") or all(t.key != state.NET_EVERY_TF for t in at.toggle)
+    assert "Edge weights from the stored table" in texts(at.caption)
+
+
 def test_network_regulon_and_hierarchy_views(monkeypatch, results):
     at = app(monkeypatch, results=results, page="network")
     at.radio(key=state.NET_VIEW).set_value("targets").run()
@@ -424,3 +460,11 @@ def test_widgets_take_defaults_from_state_without_warning(monkeypatch, tiny, res
             [widget] = [w for kind in WIDGETS for w in at.get(kind) if getattr(w, "key", None) == key]
             assert widget.value == value, (page, key)
     assert not warned
+
+
+def test_attributed_genes_are_not_peak_files(tmp_path):
+    from ui import cache
+
+    for name in ("GENE0.npy", "GENE0.peaks.npy", "GENE1.peaks.npy"):
+        np.save(tmp_path / name, np.zeros((2, 2)))
+    assert cache.attributed_genes(tmp_path) == ["GENE0"]

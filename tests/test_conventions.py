@@ -101,3 +101,24 @@ def test_functions_are_short(path):
         and (n := _code_lines(node, lines)) > MAX_CODE_LINES
     }
     assert not long, f"{path.name}: functions over {MAX_CODE_LINES} lines of code: {long}"
+
+
+def test_browsing_a_results_folder_loads_no_heavy_library():
+    """What a results folder alone needs (the app's shared modules, the store, the table views) imports
+    without torch, captum, scipy.stats, mudata, matplotlib or networkx: together they took seconds on a cold start."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "import cell2net_core, ui.cache, ui.jobs, ui.source, ui.widgets\n"
+        "from cell2net_core import settings, store\n"
+        "from cell2net_core.explore import compare, export, figures, network, quality\n"
+        "heavy = ('torch', 'captum', 'scipy.stats', 'mudata', 'anndata', 'matplotlib', 'logomaker', 'networkx')\n"
+        "print(' '.join(m for m in heavy if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert out.stdout.split() == []
+    lazy = "import cell2net_core as c; import cell2net_core.perturb; print(c.perturb.__name__, c.testing.__name__)"
+    ok = subprocess.run([sys.executable, "-c", lazy], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert ok.stdout.split() == ["perturb", "cell2net_core.testing"]  # the lazy public face still resolves

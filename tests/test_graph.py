@@ -147,3 +147,67 @@ def test_compare_groups_rejects_unknown_groups_and_genes():
         compare.compare_groups(hand_table(), "NK", "pDC")
     with pytest.raises(Cell2NetInputError, match="G9"):
         compare.compare_groups(hand_table(), "NK", "B cell", gene="G9")
+
+
+def test_every_tf_replaces_a_genes_top_rows_and_carries_evidence_where_stored():
+    stored = hand_table().assign(q_value=np.linspace(0.01, 0.06, 6), known=True)
+    npy = pd.DataFrame({"tf": ["A", "B", "C", "D", "A", "B", "C", "D"], "gene": "G1",
+                        "cell_type": ["NK"] * 4 + ["B cell"] * 4,
+                        "mean_attr": [3.0, -2.0, 1.0, 0.2, -4.0, 0.1, 0.3, -0.6], "std_attr": 0.1})
+    out = network.with_every_tf(stored, [npy])
+    assert out.columns.tolist() == stored.columns.tolist()
+    g1 = out[out["gene"] == "G1"].set_index(["tf", "cell_type"])
+    assert len(g1) == 8  # every TF in every group, not the 4 stored rows
+    assert g1.loc[("D", "NK"), "mean_attr"] == 0.2 and np.isnan(g1.loc[("D", "NK"), "q_value"])
+    assert g1.loc[("A", "NK"), "q_value"] == stored.iloc[0]["q_value"]  # carried from the stored row
+    others = out[out["gene"] != "G1"].reset_index(drop=True)
+    pd.testing.assert_frame_equal(others, stored[stored["gene"] != "G1"].reset_index(drop=True), check_dtype=False)
+    assert network.with_every_tf(stored, []) is stored
+    with pytest.raises(Cell2NetInputError, match="grouped by .cell_type_v2."):
+        network.with_every_tf(stored, [npy.rename(columns={"cell_type": "cell_type_v2"})])
+
+
+def test_describe_weights_counts_genes_from_npy_and_from_the_table():
+    table = hand_table()
+    assert "from the stored table" in network.describe_weights(table, every_genes=[])
+    text = network.describe_weights(table, every_genes=["G1", "NOT_IN_TABLE"])
+    assert text.startswith("Edge weights of 1 of ") and "from the stored table's top TFs" in text
+
+
+@pytest.mark.parametrize("n_targets", [10, 24, 25, 48, 50, 89, 150, 300])
+def test_concentric_keeps_label_anchors_apart(n_targets):
+    """A TF's star of 50+ targets is spread over rings so that the closest two anchors (centre included)
+    stay ~1.7/sqrt(n) apart; one ring of 89 (the old layout) put them 0.05 apart."""
+    pairs = pd.DataFrame({"tf": "HUB", "gene": [f"G{i:03d}" for i in range(n_targets)],
+                          "mean_attr": np.linspace(2.0, 0.1, n_targets)})
+    pos = network.arranged_layout(pairs, kind="concentric", centre="HUB")
+    assert set(pos) == {"HUB", *pairs["gene"]} and pos["HUB"] == (0.0, 0.0)
+    xy = np.array(list(pos.values()))
+    assert np.abs(xy).max() <= 1.0 + 1e-9
+    assert network.min_spacing(pos) >= 1.2 / np.sqrt(n_targets)
+    radius = {g: np.hypot(*pos[g]) for g in pairs["gene"]}
+    assert radius["G000"] <= radius[pairs["gene"].iloc[-1]]  # the strongest partner is innermost
+
+
+def test_radial_labels_point_outwards_and_the_figure_grows_with_the_star():
+    from cell2net_core.explore import figures
+
+    def star(n):
+        pairs = pd.DataFrame({"tf": "HUB", "gene": [f"G{i:03d}" for i in range(n)], "mean_attr": 1.0,
+                              "std_attr": 0.1, "cell_type": "NK"})
+        drawn = network.pair_edges(pairs)
+        return drawn, network.arranged_layout(drawn, kind="concentric", centre="HUB")
+
+    drawn, pos = star(140)  # 141 nodes: all labelled (MAX_LABELS)
+    fig = figures.network_figure(drawn, pos, labels="radial")
+    genes = next(t for t in fig.data if t.name == "target gene")
+    assert all(genes.text)  # every node labelled
+    for x, y, where in zip(genes.x, genes.y, genes.textposition, strict=True):
+        if abs(x) >= 0.5 * np.hypot(x, y):
+            assert where == ("middle right" if x > 0 else "middle left")
+        else:
+            assert where == ("top center" if y > 0 else "bottom center")
+    px_per_unit = (fig.layout.height - 150) / (fig.layout.yaxis.range[1] - fig.layout.yaxis.range[0])
+    assert network.min_spacing(pos) * px_per_unit >= figures.LABEL_SPACING_PX - 1e-6
+    assert fig.layout.height > figures.network_figure(*star(60), labels="radial").layout.height
+    assert figures.network_figure(drawn, pos).layout.height == 700  # other layouts: unchanged

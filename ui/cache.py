@@ -9,20 +9,23 @@ from __future__ import annotations
 import os
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import mudata as md
 import pandas as pd
 import streamlit as st
 
-from cell2net_core import data
-from cell2net_core.aggregate import regroup
 from cell2net_core.errors import Cell2NetInputError
-from cell2net_core.explore import evidence, network, quality
-from cell2net_core.known import read_reference
-from cell2net_core.motifs import Motif, best_motif, site_table
-from cell2net_core.perturb import Perturbation, perturb, perturbable_tfs, reachable_genes
-from cell2net_core.pipeline import peak_table
-from cell2net_core.store import ResultStore
+from cell2net_core.explore import network, quality
+from cell2net_core.store import CONSOLIDATED, PEAKS, ResultStore
+
+if TYPE_CHECKING:
+    import mudata as md
+
+    from cell2net_core.motifs import Motif
+    from cell2net_core.perturb import Perturbation
+
+# The dataset, torch, captum, scipy.stats and matplotlib are imported inside the loaders that need
+# them: a results folder alone (a tutorial's tf_to_gene.csv) is browsed without loading them (seconds).
 
 _DEMO_LOCK = threading.Lock()
 
@@ -37,6 +40,8 @@ def _mtime(path: Path) -> float:
 
 @st.cache_resource(max_entries=2, show_spinner="Opening the dataset...")
 def _open_dataset(path: str, mtime: float) -> md.MuData:
+    from cell2net_core import data
+
     return data.read_dataset(path)
 
 
@@ -60,11 +65,18 @@ def folder_signature(folder: Path) -> tuple[tuple[str, int], ...]:
 
 @st.cache_data(max_entries=8, show_spinner=False)
 def _genes(path: str, signature: tuple) -> list[str]:
-    return ResultStore(path).genes()
+    store = ResultStore(path)
+    if (store.path / CONSOLIDATED).is_file():
+        try:  # the table the other pages read anyway, read once: a tutorial's has 154,160 rows
+            return store.genes(table=_table(path, signature))
+        except Cell2NetInputError:
+            pass  # a table the pages cannot use still names its genes here; the pages say what is wrong
+    return store.genes()
 
 
 def result_genes(results: str | os.PathLike) -> list[str]:
-    """Genes with stored results (reads a tutorial's ``tf_to_gene.csv`` once per version)."""
+    """Genes with stored results (reads a tutorial's ``tf_to_gene.csv`` once per version, shared with
+    :func:`network_table`)."""
     folder = Path(results).expanduser()
     return _genes(str(folder.resolve()), folder_signature(folder))
 
@@ -72,7 +84,8 @@ def result_genes(results: str | os.PathLike) -> list[str]:
 def attributed_genes(results: str | os.PathLike) -> list[str]:
     """Genes with stored per-metacell attributions (``<GENE>.npy``) in a results folder."""
     folder = Path(results).expanduser()
-    return [name[:-4] for name, _ in folder_signature(folder) if name.endswith(".npy")]
+    return [name[:-4] for name, _ in folder_signature(folder) if name.endswith(".npy")
+            and not name.endswith(f"{PEAKS}.npy")]  # <GENE>.peaks.npy: peak attributions of GENE
 
 
 @st.cache_data(max_entries=4, show_spinner="Reading the TF -> gene table...")
@@ -116,6 +129,9 @@ def table_note(results: str | os.PathLike) -> tuple[str, tuple[float, ...]]:
 @st.cache_data(max_entries=256, show_spinner=False)
 def _regrouped(results: str, gene: str, npy_mtime: float, mdata_path: str, mdata_mtime: float,
                groupby: str, n_tfs: int | None, rank_by: str) -> pd.DataFrame:
+    from cell2net_core import data
+    from cell2net_core.aggregate import regroup
+
     mdata = open_dataset(mdata_path)
     attribution = ResultStore(results).load(
         gene, tfs=data.gene_tfs(mdata, gene), obs_names=mdata.obs_names.astype(str).tolist()
@@ -125,6 +141,8 @@ def _regrouped(results: str, gene: str, npy_mtime: float, mdata_path: str, mdata
 
 @st.cache_data(max_entries=16, show_spinner=False)
 def _attributions(results: str, gene: str, npy_mtime: float, mdata_path: str, mdata_mtime: float):
+    from cell2net_core import data
+
     mdata = open_dataset(mdata_path)
     return ResultStore(results).load(
         gene, tfs=data.gene_tfs(mdata, gene), obs_names=mdata.obs_names.astype(str).tolist()
@@ -163,6 +181,35 @@ def gene_table(
             groupby, n_tfs, rank_by,
         )
     return _stored_gene_table(str(folder), gene, folder_signature(folder))
+
+
+@st.cache_data(max_entries=4, show_spinner="Reading every TF's group means from the stored <GENE>.npy files...")
+def _every_tf(path: str, signature: tuple, mdata_path: str, mdata_mtime: float,
+              groupby: str) -> tuple[pd.DataFrame, list[str], list[str]]:
+    from cell2net_core import data
+    from cell2net_core.aggregate import regroup
+
+    mdata, store = open_dataset(mdata_path), ResultStore(path)
+    obs_names = mdata.obs_names.astype(str).tolist()
+    tables, problems = [], []
+    for gene in attributed_genes(path):
+        try:
+            attribution = store.load(gene, tfs=data.gene_tfs(mdata, gene), obs_names=obs_names)
+            tables.append(regroup(attribution, mdata, groupby=groupby, n_tfs=None))
+        except Cell2NetInputError as e:
+            problems.append(f"{gene}: {e}")
+    table = network.with_every_tf(_table(path, signature), tables)
+    return table, sorted(str(t["gene"].iloc[0]) for t in tables if len(t)), problems
+
+
+def every_tf_table(results: str | os.PathLike, *, mdata_path: str | os.PathLike,
+                   groupby: str) -> tuple[pd.DataFrame, list[str], list[str]]:
+    """The whole table with every TF of each gene whose ``<GENE>.npy`` is stored
+    (:func:`cell2net_core.explore.network.with_every_tf`), the genes taken from ``.npy`` and, per gene
+    that could not be read, a message; once per results folder, dataset and grouping version."""
+    folder = Path(results).expanduser()
+    mdata = Path(mdata_path).expanduser().resolve()
+    return _every_tf(str(folder.resolve()), folder_signature(folder), str(mdata), _mtime(mdata), groupby)
 
 
 def checkpoint_signature(folder: Path) -> tuple[tuple[str, int], ...]:
@@ -213,6 +260,8 @@ def models_signature(folder: Path) -> tuple[tuple[str, int], ...]:
 
 @st.cache_data(max_entries=4, show_spinner=False)
 def _perturbable(mdata_path: str, mdata_mtime: float, models: str, signature: tuple) -> list[str]:
+    from cell2net_core.perturb import perturbable_tfs
+
     return perturbable_tfs(open_dataset(mdata_path), models)
 
 
@@ -224,6 +273,8 @@ def perturb_options(mdata_path: Path, models: Path) -> list[str]:
 @st.cache_data(max_entries=16, show_spinner="Predicting the targets again...")
 def _perturbation(mdata_path: str, mdata_mtime: float, models: str, signature: tuple, tfs: tuple[str, ...],
                   options: tuple) -> Perturbation:
+    from cell2net_core.perturb import perturb, reachable_genes
+
     mode, factor, groupby, groups, rounds = options
     mdata = open_dataset(mdata_path)
     genes = reachable_genes(mdata, models, list(tfs), rounds=rounds)
@@ -242,6 +293,8 @@ def perturbation(mdata_path: Path, models: Path, tfs: list[str], *, mode: str, f
 @st.cache_data(max_entries=32, show_spinner=False)
 def _peak_summary(results: str, gene: str, npy_mtime: float, mdata_path: str, mdata_mtime: float,
                   groupby: str) -> pd.DataFrame | None:
+    from cell2net_core.pipeline import peak_table
+
     return peak_table(ResultStore(results), open_dataset(mdata_path), groupby=groupby, genes=[gene])
 
 
@@ -256,6 +309,8 @@ def peak_summary(results: Path, gene: str, *, mdata_path: Path, groupby: str) ->
 
 @st.cache_data(max_entries=32, show_spinner=False)
 def _locus(mdata_path: str, mdata_mtime: float, gene: str, groupby: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    from cell2net_core.explore import evidence
+
     mdata = open_dataset(mdata_path)
     return evidence.peak_positions(mdata, gene), evidence.peak_accessibility(mdata, gene, groupby=groupby)
 
@@ -267,6 +322,8 @@ def locus(mdata_path: Path, gene: str, *, groupby: str) -> tuple[pd.DataFrame, p
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def _motif(mdata_path: str, mdata_mtime: float, gene: str, tf: str) -> tuple[Motif | None, pd.DataFrame | None]:
+    from cell2net_core.motifs import best_motif, site_table
+
     mdata = open_dataset(mdata_path)
     motif = best_motif(mdata, gene, tf)
     return motif, None if motif is None else site_table(mdata, gene, motif)
@@ -279,6 +336,8 @@ def motif(mdata_path: Path, gene: str, tf: str) -> tuple[Motif | None, pd.DataFr
 
 @st.cache_data(max_entries=4, show_spinner=False)
 def _reference(path: str, mtime: float) -> pd.DataFrame:
+    from cell2net_core.known import read_reference
+
     return read_reference(path)
 
 

@@ -6,13 +6,16 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import mudata as md
+from typing import TYPE_CHECKING
 
 from cell2net_core.errors import Cell2NetInputError
-from cell2net_core.pipeline import GeneResult, attribute_gene_peaks, attribute_genes, peak_table
 from cell2net_core.settings import Settings
 from cell2net_core.store import ResultStore
+
+if TYPE_CHECKING:  # the pipeline (torch, captum) loads when a job starts, not with the page
+    import mudata as md
+
+    from cell2net_core.pipeline import GeneResult
 
 
 @dataclass
@@ -58,6 +61,8 @@ class Job:
 
 def start(mdata: md.MuData, genes: list[str], *, model_dir: Path, out_dir: Path, settings: Settings) -> Job:
     """Start attributing ``genes`` with ``settings`` in a daemon thread."""
+    from cell2net_core.pipeline import attribute_genes
+
     job = Job(genes=list(genes))
 
     def work() -> None:
@@ -81,6 +86,8 @@ def start(mdata: md.MuData, genes: list[str], *, model_dir: Path, out_dir: Path,
 def start_peaks(mdata: md.MuData, gene: str, *, model_dir: Path, out_dir: Path, settings: Settings) -> Job:
     """Compute one gene's peak attributions (``<GENE>.peaks.npy``) in a daemon thread, then rewrite
     ``peak_to_gene.csv``; the same :class:`Job` fields report progress and the outcome."""
+    from cell2net_core.pipeline import GeneResult, attribute_gene_peaks, peak_table
+
     job = Job(genes=[gene])
 
     def work() -> None:

@@ -11,7 +11,6 @@ import sys
 
 import streamlit as st
 
-from cell2net_core import data, model
 from cell2net_core.errors import Cell2NetInputError
 from ui import cache, state
 from ui.context import DEMO_LABEL, FILES_LABEL, Context, Paths, build_context, failed, start_paths, start_roots
@@ -55,6 +54,8 @@ def _demo_paths() -> Paths:
 def _summary(ctx: Context) -> None:
     rows = []
     if ctx.mdata is not None:
+        from cell2net_core import data  # mudata and scipy: only with a dataset (a results folder alone skips them)
+
         rows += [
             ("Metacells", f"{ctx.mdata.n_obs:,}"),
             ("Genes with peaks", f"{len(data.genes_with_peaks(ctx.mdata)):,}"),
@@ -68,10 +69,13 @@ def _summary(ctx: Context) -> None:
             rows.append(("Genes with results (files and tf_to_gene.csv)", f"{len(cache.result_genes(ctx.results)):,}"))
         except Cell2NetInputError as e:
             st.sidebar.error(str(e))
-    try:
-        rows.append(("Device", model.device_label("auto")))
-    except Cell2NetInputError as e:
-        rows.append(("Device", str(e)))
+    if ctx.can_attribute:  # the device matters to attribution only; asking it loads torch (seconds)
+        from cell2net_core import model
+
+        try:
+            rows.append(("Device", model.device_label("auto")))
+        except Cell2NetInputError as e:
+            rows.append(("Device", str(e)))
     st.sidebar.markdown("\n".join(f"- **{k}:** {v}" for k, v in rows))
     if ctx.mdata is None or ctx.models is None:
         st.sidebar.info("No dataset and models: browsing stored results only; attribution needs both.")

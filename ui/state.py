@@ -53,6 +53,7 @@ NET_MIN_R = "net_min_r"  # widget: smallest model Pearson r kept
 NET_Q_ONLY = "net_q_only"  # widget: keep rows with q < 0.05 only
 NET_MOTIF_ONLY = "net_motif_only"  # widget: keep rows with a JASPAR site of the TF in the gene's peaks
 NET_KNOWN_ONLY = "net_known_only"  # widget: keep rows found in the reference
+NET_EVERY_TF = "net_every_tf"  # widget: weights of genes with a <GENE>.npy from every TF, not the top-n table
 
 # table page
 TAB_GENES = "tab_genes"
@@ -137,6 +138,7 @@ DEFAULTS: dict[str, Any] = {
     NET_Q_ONLY: False,
     NET_MOTIF_ONLY: False,
     NET_KNOWN_ONLY: False,
+    NET_EVERY_TF: True,
     TAB_Q_ONLY: False,
     TAB_MOTIF_ONLY: False,
     TAB_KNOWN_ONLY: False,

@@ -12,7 +12,6 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from ..errors import Cell2NetInputError
 from .network import check_table
@@ -179,6 +178,8 @@ def metacell_tests(attr: np.ndarray, labels: Sequence[str], a: str | Sequence[st
         msg = (f"Groups {_as_list(a)} and {_as_list(b)} need at least 2 metacells each for a test; "
                f"they have {in_a.sum()} and {in_b.sum()}.")
         raise Cell2NetInputError(msg)
+    from scipy import stats  # ~1 s to import: only when a test runs
+
     u, p = stats.mannwhitneyu(attr[in_a], attr[in_b], axis=0, alternative="two-sided")
     p = np.nan_to_num(np.asarray(p, dtype=float), nan=1.0)
     out = pd.DataFrame({"tf": list(tfs), "mean_a": attr[in_a].mean(axis=0), "mean_b": attr[in_b].mean(axis=0)})

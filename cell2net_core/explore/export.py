@@ -19,7 +19,6 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
-import networkx as nx
 import pandas as pd
 
 from ..errors import Cell2NetInputError
@@ -94,6 +93,8 @@ def _xy(node: str, positions: Positions | None) -> dict[str, float]:
 
 
 def _graphml(el: pd.DataFrame, positions: Positions | None) -> bytes:
+    import networkx as nx  # only for GraphML: the app's first page starts without it
+
     g = nx.MultiDiGraph()
     kinds = node_kinds(el.rename(columns={"source": "tf", "target": "gene"}))
     for node, kind in sorted(kinds.items()):

@@ -14,7 +14,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from ..errors import Cell2NetInputError
-from .network import check_table, node_kinds
+from .network import check_table, min_spacing, node_kinds
 
 __all__ = [
     "POSITIVE",
@@ -23,6 +23,9 @@ __all__ = [
     "tf_bars",
     "tf_heatmap",
     "network_figure",
+    "network_height",
+    "radial_text_positions",
+    "LABEL_SPACING_PX",
     "compare_bars",
     "activity_heatmap",
     "VALUE_TITLE",
@@ -420,6 +423,49 @@ def _motif_traces(tf: np.ndarray, gene: np.ndarray, pairs: pd.DataFrame,
 
 MAX_LABELS = 150  # every node is labelled up to this many nodes; above it, the best-connected ones
 _HUB_LABELS = 30
+LABEL_SPACING_PX = 50  # radial labels: the figure grows until the closest two nodes are this far apart
+_MAX_HEIGHT = 2400
+_RADIAL_Y = 1.12  # y axis range of radial-label figures: [-1.12, 1.12]
+
+
+def radial_text_positions(pos: dict[str, tuple[float, float]], nodes: list[str]) -> list[str]:
+    """Plotly ``textposition`` of each node's label pointing away from the origin (a concentric
+    layout's centre): right or left of nodes at the sides, above or below nodes at the top or bottom,
+    so a label runs outwards instead of over its ring neighbours.
+
+    Examples
+    --------
+    >>> radial_text_positions({"c": (0.0, 0.0), "r": (1.0, 0.1), "l": (-1.0, 0.0), "b": (0.1, -1.0)}, list("crlb"))
+    ['top center', 'middle right', 'middle left', 'bottom center']
+    """
+    out = []
+    for n in nodes:
+        x, y = pos[n]
+        r = float(np.hypot(x, y))
+        if r < 1e-9:
+            out.append("top center")
+        elif abs(x) / r >= 0.5:
+            out.append("middle right" if x > 0 else "middle left")
+        else:
+            out.append("top center" if y > 0 else "bottom center")
+    return out
+
+
+def network_height(pos: dict[str, tuple[float, float]], *, labels: str = "above") -> int:
+    """The network figure's height in pixels: 700, or with ``labels="radial"`` (concentric layouts) tall
+    enough that the closest two nodes are :data:`LABEL_SPACING_PX` apart (at most 2,400).
+
+    Examples
+    --------
+    >>> ring = {f"n{i}": (float(np.cos(i / 50 * 6.283)), float(np.sin(i / 50 * 6.283))) for i in range(300)}
+    >>> network_height(ring), network_height(ring, labels="radial") > 700
+    (700, True)
+    """
+    if labels != "radial":
+        return 700
+    gap = min_spacing(pos)
+    need = 150 + 2 * _RADIAL_Y * LABEL_SPACING_PX / gap if np.isfinite(gap) and gap > 0 else 700
+    return int(min(max(700, need), _MAX_HEIGHT))
 
 
 def _labelled(degree: pd.Series, focus_set: set[str], max_labels: int) -> set[str]:
@@ -432,7 +478,7 @@ def _labelled(degree: pd.Series, focus_set: set[str], max_labels: int) -> set[st
 
 def _node_traces(
     pairs: pd.DataFrame, pos: dict[str, tuple[float, float]], focus_set: set[str], lit_nodes: set[str],
-    max_labels: int = MAX_LABELS,
+    max_labels: int = MAX_LABELS, labels: str = "above",
 ) -> list[go.Scatter]:
     """One clickable marker trace per node kind, sized by degree, faded outside ``lit_nodes`` when focused."""
     kinds = node_kinds(pairs)
@@ -455,7 +501,8 @@ def _node_traces(
             go.Scatter(
                 x=[pos[n][0] for n in nodes], y=[pos[n][1] for n in nodes],
                 mode="markers+text", text=[n if n in labelled else "" for n in nodes],
-                textposition="top center", textfont={"size": 10 if len(degree) <= 60 else 8},
+                textposition=radial_text_positions(pos, nodes) if labels == "radial" else "top center",
+                textfont={"size": 10 if len(degree) <= 60 or labels == "radial" else 8},
                 customdata=nodes, hovertext=hover, hoverinfo="text", name=label,
                 marker={
                     "symbol": symbol, "color": colour, "size": (7 + 3.5 * np.sqrt(deg)).tolist(),
@@ -474,6 +521,7 @@ def network_figure(
     focus: list[str] | None = None,
     title: str = "TF -> gene network",
     max_labels: int = MAX_LABELS,
+    labels: str = "above",
 ) -> go.Figure:
     """Draw a network of :func:`~cell2net_core.graph.pair_edges` rows at layout positions.
 
@@ -483,6 +531,8 @@ def network_figure(
     points carry their name in ``customdata`` for click selection. With ``focus``,
     nodes and edges outside the focus nodes' neighbourhood are faded. Every node is
     labelled up to ``max_labels`` nodes; above, the 30 best-connected and the focused ones.
+    ``labels="above"`` puts each label above its node; ``"radial"`` (concentric layouts) points it away
+    from the centre and makes the figure tall enough for the closest nodes (:func:`network_height`).
     Hovering an edge's midpoint names its strongest group and its mean attribution. When the pairs
     carry ``known`` (reference) or ``motif_sites``, known edges get a gold halo and motif-supported
     edges a triangle at their middle, both named in the legend.
@@ -506,16 +556,19 @@ def network_figure(
         fig.add_trace(trace)
     fig.add_trace(_edge_info_trace(pairs, tf, gene, mean, pos, kind))
     lit_nodes = focus_set | set(tf[near]) | set(gene[near])
-    for trace in _node_traces(pairs, pos, focus_set, lit_nodes, max_labels):
+    for trace in _node_traces(pairs, pos, focus_set, lit_nodes, max_labels, labels):
         fig.add_trace(trace)
     fig.update_layout(
-        title=title, height=700, showlegend=True, hovermode="closest",
+        title=title, height=network_height({n: pos[n] for n in {*tf, *gene}}, labels=labels),
+        showlegend=True, hovermode="closest",
         legend={"title": "colour: sign of the strongest group; width: |mean attribution|; shape: kind; "
                          "size: degree", "orientation": "h", "y": -0.02,
                 "yanchor": "top"},
         xaxis={"visible": False}, yaxis={"visible": False},
         margin={"l": 10, "r": 10, "t": 50, "b": 10},
     )
+    if labels == "radial":  # room for the outer ring's labels, which point outwards
+        fig.update_layout(xaxis_range=[-1.3, 1.3], yaxis_range=[-_RADIAL_Y, _RADIAL_Y])
     return fig
 
 

@@ -10,13 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import networkx as nx
 import numpy as np
 import pandas as pd
 
 from ..aggregate import group_column
 from ..errors import Cell2NetInputError
+
+if TYPE_CHECKING:  # networkx loads when a graph is built, not with the table filters the first page needs
+    import networkx as nx
 
 __all__ = [
     "MAX_DRAWN_EDGES",
@@ -34,9 +37,13 @@ __all__ = [
     "describe_rows",
     "with_rank",
     "holds_every_tf",
+    "with_every_tf",
+    "describe_weights",
     "limit_hubs",
     "LAYOUTS",
     "arranged_layout",
+    "min_spacing",
+    "ONE_RING",
     "tf_tf_pairs",
     "Q_CUTOFF",
     "evidence_filters",
@@ -274,6 +281,8 @@ def build_graph(pairs: pd.DataFrame) -> nx.DiGraph:
     >>> g.nodes["TF0"]["kind"]
     'TF'
     """
+    import networkx as nx
+
     g = nx.DiGraph()
     for node, kind in sorted(node_kinds(pairs).items()):  # sorted: layouts do not depend on PYTHONHASHSEED
         g.add_node(node, kind=kind)
@@ -303,6 +312,8 @@ def layout(pairs: pd.DataFrame, *, seed: int = 0, n_anchors: int = 250) -> dict[
     >>> sorted(pos)[:2]
     ['GENE0', 'GENE1']
     """
+    import networkx as nx
+
     g = build_graph(pairs).to_undirected()
     if g.number_of_nodes() == 0:
         return {}
@@ -423,23 +434,42 @@ def network_view(edges: pd.DataFrame, *, max_edges: int = MAX_DRAWN_EDGES) -> Ne
     return NetworkView(rows=edges, pairs=pairs, drawn=drawn, hubs=hub_tfs(edges))
 
 
-def describe_rows(table: pd.DataFrame) -> str:
+def describe_rows(table: pd.DataFrame, *, every_genes: Sequence[str] = ()) -> str:
     """What a table's rows are, e.g. ``"160 rows: top 10 TFs per gene and cell_type_v2"``.
+
+    Parameters
+    ----------
+    table
+        A ``tf_to_gene`` table.
+    every_genes
+        Genes whose rows hold every TF (from ``<GENE>.npy``, :func:`with_every_tf`), said apart.
 
     Examples
     --------
     >>> from cell2net_core.testing import random_table
-    >>> describe_rows(random_table(n_genes=2, n_tfs=6, top=4, groups=("NK", "B cell")))
+    >>> t = random_table(n_genes=2, n_tfs=6, top=4, groups=("NK", "B cell"))
+    >>> describe_rows(t)
     '16 rows: top 4 TFs per gene and cell_type_v2 (of 5 TFs seen)'
+    >>> describe_rows(t, every_genes=["GENE0"])
+    '16 rows: every TF of 1 gene (from <GENE>.npy); top 4 TFs per gene and cell_type_v2 of 1 other gene (of 5 TFs seen)'
     """
     group = check_table(table)
     if table.empty:
         return f"0 rows (TF, gene, {group})"
-    per = table.groupby(["gene", group], observed=True).size()
-    n_tfs = table["tf"].nunique()
+    every = table["gene"].astype(str).isin({str(g) for g in every_genes})
+    n_every, seen = table.loc[every, "gene"].nunique(), f"(of {table['tf'].nunique():,} TFs seen)"
+    head = f"{len(table):,} rows: "
+    if n_every:
+        head += f"every TF of {n_every:,} gene{'s' if n_every != 1 else ''} (from <GENE>.npy)"
+        if every.all():
+            return f"{head} per {group} {seen}"
+        head += "; "
+    per = table[~every].groupby(["gene", group], observed=True).size()
     lo, hi = int(per.min()), int(per.max())
     kept = f"top {hi}" if lo == hi else f"top {lo}-{hi}"
-    return f"{len(table):,} rows: {kept} TFs per gene and {group} (of {n_tfs:,} TFs seen)"
+    n_other = table.loc[~every, "gene"].nunique()
+    others = f" of {n_other:,} other gene{'s' if n_other != 1 else ''}" if n_every else ""
+    return f"{head}{kept} TFs per gene and {group}{others} {seen}"
 
 
 def with_rank(table: pd.DataFrame, *, rank_by: str = "mean") -> pd.DataFrame:
@@ -504,19 +534,46 @@ def tf_tf_pairs(pairs: pd.DataFrame, *, tfs: Sequence[str] | None = None) -> pd.
     return pairs[pairs["gene"].isin(set(pairs["tf"] if tfs is None else tfs))].reset_index(drop=True)
 
 
-def _rings(nodes: list[str], *, start: float = 0.35, per_ring: int = 48) -> dict[str, tuple[float, float]]:
-    """Nodes on concentric rings around the origin, ``per_ring`` more on each outer ring."""
-    pos, i, ring = {}, 0, 0
+#: Up to this many partners sit on one ring; more go on rings of growing radius (see :func:`_rings`).
+ONE_RING = 24
+
+
+def _rings(nodes: list[str]) -> dict[str, tuple[float, float]]:
+    """Nodes on concentric rings around the origin, in order (strongest innermost), outer radius 1.
+
+    Up to :data:`ONE_RING` nodes share one ring. Above, ring ``k`` (radius ``k``) holds
+    ``floor(2 pi k)`` nodes spread evenly, each ring turned half a step against the one inside it,
+    so neighbours on a ring and across rings stay at least ~0.95 ring gaps apart: after scaling,
+    the closest two label anchors are about ``1.7 / sqrt(n)`` apart, not crowded on one ring.
+    """
+    if len(nodes) <= ONE_RING:
+        angles = 2 * np.pi * np.arange(len(nodes)) / max(1, len(nodes))
+        return {n: (float(np.cos(a)), float(np.sin(a))) for n, a in zip(nodes, angles, strict=True)}
+    pos, i, k = {}, 0, 1
     while i < len(nodes):
-        size = per_ring * (ring + 1)
-        chunk = nodes[i:i + size]
-        radius = start + (1 - start) * ring / max(1, (len(nodes) - 1) // per_ring)
-        radius = min(radius, 1.0)
+        chunk = nodes[i:i + int(2 * np.pi * k)]
+        turn = np.pi / len(chunk) * ((k + 1) % 2)  # ring 1 unturned: no node right above the centre's label
         for j, n in enumerate(chunk):
-            a = 2 * np.pi * j / len(chunk) + ring * 0.1
-            pos[n] = (float(radius * np.cos(a)), float(radius * np.sin(a)))
-        i, ring = i + size, ring + 1
-    return pos
+            a = 2 * np.pi * j / len(chunk) + turn
+            pos[n] = (k * np.cos(a), k * np.sin(a))
+        i, k = i + len(chunk), k + 1
+    outer = k - 1
+    return {n: (float(x / outer), float(y / outer)) for n, (x, y) in pos.items()}
+
+
+def min_spacing(pos: dict[str, tuple[float, float]]) -> float:
+    """The smallest distance between two node positions (``inf`` for fewer than two nodes).
+
+    Examples
+    --------
+    >>> min_spacing({"a": (0.0, 0.0), "b": (0.0, 0.5), "c": (1.0, 0.0)})
+    0.5
+    """
+    xy = np.array(list(pos.values()), dtype=float).reshape(-1, 2)
+    if len(xy) < 2:
+        return float("inf")
+    d = np.sqrt(((xy[:, None, :] - xy[None, :, :]) ** 2).sum(-1))
+    return float(d[np.triu_indices(len(xy), 1)].min())
 
 
 def _column(nodes: list[str], x: float) -> dict[str, tuple[float, float]]:
@@ -526,6 +583,8 @@ def _column(nodes: list[str], x: float) -> dict[str, tuple[float, float]]:
 
 def _hierarchy(pairs: pd.DataFrame) -> dict[str, tuple[float, float]]:
     """Regulators above the nodes they drive: layers of the condensation's topological generations."""
+    import networkx as nx
+
     g = build_graph(pairs)
     cond = nx.condensation(g)  # cycles (mutual regulation) share a layer
     layers = list(nx.topological_generations(cond))
@@ -590,3 +649,75 @@ def holds_every_tf(table: pd.DataFrame) -> bool:
     per = table.groupby(["gene", group], observed=True)["tf"].nunique()
     n_tfs = table.groupby("gene")["tf"].nunique()
     return bool((per.to_numpy() == n_tfs.reindex(per.index.get_level_values("gene")).to_numpy()).all())
+
+
+def with_every_tf(table: pd.DataFrame, every: Sequence[pd.DataFrame]) -> pd.DataFrame:
+    """The table with the genes of ``every`` holding all their TFs, not only each group's top TFs.
+
+    Parameters
+    ----------
+    table
+        The stored ``tf_to_gene`` table (top-n TFs per gene and group).
+    every
+        Per-gene tables re-aggregated from ``<GENE>.npy`` with ``n_tfs=None`` (every TF's mean and std
+        over all metacells of each group), grouped by the table's grouping column.
+
+    Returns
+    -------
+    The table's columns; rows of the genes in ``every`` replaced by theirs. Columns the stored table
+    has and they lack (q-values, motifs, known, ...) are carried over from the stored row of the same
+    TF, gene and group, and are missing (NaN) for TFs outside that group's stored top list.
+
+    Examples
+    --------
+    >>> stored = pd.DataFrame({"tf": ["A", "B"], "gene": ["G", "H"], "ct": "NK", "mean_attr": [2.0, 1.0],
+    ...                        "std_attr": 0.1, "q_value": [0.01, 0.02]})
+    >>> npy = pd.DataFrame({"tf": ["A", "C"], "gene": "G", "ct": "NK", "mean_attr": [2.0, -0.5], "std_attr": 0.1})
+    >>> with_every_tf(stored, [npy])[["tf", "gene", "mean_attr", "q_value"]].to_dict("list")
+    {'tf': ['B', 'A', 'C'], 'gene': ['H', 'G', 'G'], 'mean_attr': [1.0, 2.0, -0.5], 'q_value': [0.02, 0.01, nan]}
+    """
+    group = check_table(table)
+    every = [t for t in every if len(t)]
+    if not every:
+        return table
+    full = pd.concat(every, ignore_index=True)
+    if check_table(full) != group:
+        msg = f"Every-TF tables are grouped by {check_table(full)!r}, the stored table by {group!r}."
+        raise Cell2NetInputError(msg)
+    full = full.astype({"tf": str, "gene": str, group: str})
+    genes = set(full["gene"])
+    stored = table[table["gene"].astype(str).isin(genes)]
+    keys = ["tf", "gene", group]
+    extra = [c for c in table.columns if c not in full.columns]
+    if extra:
+        carried = stored[keys + extra].astype({"tf": str, "gene": str, group: str})
+        full = full.merge(carried.drop_duplicates(keys), on=keys, how="left")
+    kept = table[~table["gene"].astype(str).isin(genes)]
+    full = full.reindex(columns=table.columns)
+    return pd.concat([kept, full], ignore_index=True) if len(kept) else full.reset_index(drop=True)
+
+
+def describe_weights(table: pd.DataFrame, *, every_genes: Sequence[str]) -> str:
+    """Where a network's edge weights come from: ``<GENE>.npy`` (every TF) or the stored top-n table.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"tf": ["A", "B"], "gene": ["G", "H"], "ct": "NK", "mean_attr": 1.0, "std_attr": 0.0})
+    >>> describe_weights(t, every_genes=["G"])
+    "Edge weights of 1 of 2 genes from their <GENE>.npy: every TF's mean over all metacells of each ct; \
+of 1 gene from the stored table's top TFs per group (a TF outside a group's top list has no edge there)."
+    """
+    group = check_table(table)
+    every = {str(g) for g in every_genes}
+    genes = set(table["gene"].astype(str)) if every else set()  # 154,160 rows: only when needed
+    n_npy = len(genes & every)
+    n_stored = len(genes) - n_npy
+    if n_npy == 0:
+        return (f"Edge weights from the stored table: each gene's top TFs per {group} (a TF outside a group's "
+                "top list has no edge there; no <GENE>.npy with its dataset gives every TF).")
+    text = (f"Edge weights of {n_npy:,} of {len(genes):,} genes from their <GENE>.npy: every TF's mean over "
+            f"all metacells of each {group}")
+    if n_stored:
+        text += (f"; of {n_stored:,} gene{'s' if n_stored != 1 else ''} from the stored table's top TFs per group "
+                 "(a TF outside a group's top list has no edge there)")
+    return text + "."

@@ -26,16 +26,15 @@ from __future__ import annotations
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import mudata as md
 import numpy as np
 import pandas as pd
-import torch
-from scipy.stats import pearsonr
 
-from ..data import gene_inputs
 from ..errors import Cell2NetInputError
-from ..model import load_checkpoint, predict
+
+if TYPE_CHECKING:  # torch, scipy.stats and mudata load when a checkpoint is read, not with the module
+    import mudata as md
 
 __all__ = [
     "GeneQuality",
@@ -112,12 +111,16 @@ def fit_stats(observed: np.ndarray, predicted: np.ndarray) -> tuple[float, float
     y, yhat = y[ok], yhat[ok]
     if len(y) < MIN_METACELLS or np.ptp(y) == 0 or np.ptp(yhat) == 0:
         return float("nan"), float("nan")
+    from scipy.stats import pearsonr
+
     r = float(pearsonr(y, yhat).statistic)
     r2 = 1.0 - float(np.sum((y - yhat) ** 2)) / float(np.sum((y - y.mean()) ** 2))
     return r, r2
 
 
 def _read(path: Path) -> dict:
+    import torch
+
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # pickle, zip and torch raise many types
@@ -197,6 +200,7 @@ def computed_quality(mdata: md.MuData, gene: str, *, model_dir: str | os.PathLik
     Examples
     --------
     >>> import tempfile
+    >>> from cell2net_core.data import gene_inputs
     >>> from cell2net_core.model import save_checkpoint
     >>> from cell2net_core.testing import random_dataset, random_model
     >>> mdata = random_dataset(n_metacells=16)
@@ -206,6 +210,9 @@ def computed_quality(mdata: md.MuData, gene: str, *, model_dir: str | os.PathLik
     >>> q.source, q.metacells, q.n_metacells
     ('computed', 'all', 16)
     """
+    from ..data import gene_inputs
+    from ..model import load_checkpoint, predict
+
     inputs = gene_inputs(mdata, gene)
     module = load_checkpoint(Path(model_dir) / f"{gene}.pt", inputs, device="cpu")
     r, r2 = fit_stats(inputs.target, predict(module, inputs))
@@ -236,6 +243,7 @@ def model_quality(
     Examples
     --------
     >>> import tempfile
+    >>> from cell2net_core.data import gene_inputs
     >>> from cell2net_core.model import save_checkpoint
     >>> from cell2net_core.testing import random_dataset, random_model
     >>> mdata = random_dataset(n_metacells=16)
