@@ -192,7 +192,7 @@ class PeaksTF2GeneExpressionPoisson(nn.Module):
         order, so values agree to rounding (within 1e-6 relative), not to the bit.
         """
         seq_part, w_acc = split
-        h = torch.addcmul(seq_part, peak_acc.unsqueeze(-1), w_acc).relu_()
+        h = (peak_acc.reshape(-1, 1) @ w_acc.reshape(1, -1)).view(*peak_acc.shape, -1).add_(seq_part).relu_()
         conv = self.merge_seq_atac[2]  # kernel 1: a linear map of each peak's features
         h = torch.relu(F.linear(h, conv.weight[:, :, 0], conv.bias))
         for block in self.attn_blocks:
@@ -420,7 +420,9 @@ def _checked_parts(ckpt: dict[str, Any], path: Path) -> tuple[dict[str, torch.Te
         )
         raise Cell2NetInputError(msg)
     floats = [v.reshape(-1) for v in state.values() if v.is_floating_point()]
-    all_finite = not floats or bool(torch.isfinite(torch.cat([v.double() for v in floats])).all())
+    if len({v.dtype for v in floats}) > 1:  # float32 in every checkpoint we know: one check, no copies
+        floats = [v.double() for v in floats]
+    all_finite = not floats or bool(torch.isfinite(torch.cat(floats)).all())
     bad = [] if all_finite else [k for k, v in state.items() if v.is_floating_point() and not torch.isfinite(v).all()]
     if bad:
         msg = f"Checkpoint {str(path)!r} holds NaN or infinite weights in {bad[:3]}: the training diverged; retrain."
