@@ -8,6 +8,9 @@ script has finished, every chart has drawn its SVG, every table its canvas, and 
 animation frames have passed. Round 1 starts right after the server does, so the first page
 also pays for reading the CSV; round 2 is warm (Streamlit's caches hold the table).
 Target: under 2 s per page. Run: ``python -m benchmarks.app_paint`` (needs /usr/bin/chromium).
+
+Then, as the floor of what any Streamlit page costs on the machine, a bare two-page app (a title;
+a title and a two-bar plotly chart) is served and timed the same way.
 """
 
 from __future__ import annotations
@@ -79,19 +82,46 @@ def main(argv: list[str] | None = None) -> None:
             finally:
                 proc.terminate()
                 proc.wait(timeout=20)
+        times |= bare_floor(Path(tmp), rounds=args.rounds)
     print(f"Time to first full paint, headless chromium, tf_to_gene.csv of {rows:,} rows (results folder alone)")
     print(f"{'page':<18}" + "".join(f"{'round ' + str(r + 1):>10}" for r in range(args.rounds)))
     for name, secs in times.items():
         print(f"{name:<18}" + "".join(f"{s:>9.2f}s" for s in secs))
 
 
-def measure(url: str, *, rounds: int) -> dict[str, list[float]]:
-    times: dict[str, list[float]] = {name: [] for name in PAGES}
+BARE_APP = """import plotly.graph_objects as go
+import streamlit as st
+
+def chart():
+    st.title("Chart")
+    st.plotly_chart(go.Figure(go.Bar(x=[1, 2], y=[3, 4])))
+
+st.navigation([st.Page(lambda: st.title("Home"), title="Home", default=True),
+               st.Page(chart, title="Chart", url_path="chart")]).run()
+"""
+BARE_PAGES = {"bare: title": "", "bare: plotly chart": "chart"}
+
+
+def bare_floor(tmp: Path, *, rounds: int) -> dict[str, list[float]]:
+    """Paint times of :data:`BARE_APP`, served and measured as the app is."""
+    (tmp / "bare").mkdir()
+    (tmp / "bare" / "app.py").write_text(BARE_APP)
+    with open(tmp / "bare.log", "w") as log:
+        proc, url = launch_app(tmp / "bare", dict(os.environ), log)
+        try:
+            return measure(url, rounds=rounds, pages=BARE_PAGES)
+        finally:
+            proc.terminate()
+            proc.wait(timeout=20)
+
+
+def measure(url: str, *, rounds: int, pages: dict[str, str] = PAGES) -> dict[str, list[float]]:
+    times: dict[str, list[float]] = {name: [] for name in pages}
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         for _ in range(rounds):
-            for name, path in PAGES.items():
+            for name, path in pages.items():
                 times[name].append(paint_time(page, f"{url}/{path}"))
         browser.close()
     return times
