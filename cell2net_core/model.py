@@ -215,9 +215,10 @@ class PeaksTF2GeneExpressionPoisson(nn.Module):
         tf_exp: torch.Tensor,
         covariates: torch.Tensor,
     ) -> torch.Tensor:
-        """Forward with the gene's sequences ``(P, L, 4)`` encoded once for the whole batch."""
-        seq_embd = self.seq_encoder(peak_seq.unsqueeze(0))
-        return self.fc(self.head_input(self.embed_peaks(seq_embd, peak_acc), peak_dist, tf_exp, covariates))
+        """Forward with the gene's sequences ``(P, L, 4)`` encoded, and merged, once for the whole batch
+        (:meth:`split_merge`); :meth:`forward` is cell2net's computation, per metacell."""
+        split = self.split_merge(self.seq_encoder(peak_seq.unsqueeze(0)))
+        return self.fc(self.head_input(self.embed_split(split, peak_acc), peak_dist, tf_exp, covariates))
 
     def forward(
         self,
