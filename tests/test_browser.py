@@ -74,6 +74,17 @@ def settle(page) -> None:
     page.wait_for_selector(IDLE, timeout=TIMEOUT_MS)
 
 
+def first_plot(page, js: str):
+    """``js`` (a function of the plotly div) on the page's first chart once plotly has drawn it.
+
+    A rerun may be redrawing the chart when it is first found (``_fullData`` not yet set), so
+    this waits for the drawn chart instead of reading it at once.
+    """
+    check = ("() => { const gd = document.querySelector('.js-plotly-plot');"
+             f" return gd && gd._fullData && gd._fullData.length ? ({js})(gd) : null; }}")  # fmt: skip
+    return page.wait_for_function(check, timeout=30_000).json_value()
+
+
 def no_errors(page) -> None:
     assert page.locator("[data-testid='stException']").count() == 0, "a page shows a traceback"
 
@@ -118,7 +129,7 @@ def test_browser_journey(server):
         settle(page)
         chip = page.locator("[data-testid='stMultiSelectTagsContainer'] [data-tag]").filter(has_text="GENE0").first
         expect(chip).to_contain_text("GENE0 (cached)")  # the chip's label refreshed after attributing
-        ranges = page.locator(".js-plotly-plot").first.evaluate(AXIS_RANGES_JS)
+        ranges = first_plot(page, AXIS_RANGES_JS)
         assert len(ranges) > 1 and len(set(ranges)) == 1, ranges  # panels share one value axis
         no_errors(page)
         shot(page, "attribution")
@@ -202,7 +213,7 @@ def tutorial_journey(page, tutorial: Path) -> None:
     page.get_by_text("Targets of a TF", exact=True).click()
     settle(page)
     expect(page.get_by_text("edges,", exact=False).first).to_be_visible()
-    drawn = page.locator(".js-plotly-plot").first.evaluate(NODE_LABELS_JS)
+    drawn = first_plot(page, NODE_LABELS_JS)
     assert drawn["nodes"] > 1 and drawn["labels"] == drawn["nodes"], drawn  # every node of the regulon labelled
     shot(page, "regulon")
     page.get_by_text("Overview: hub TFs", exact=False).first.click()
