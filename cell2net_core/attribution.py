@@ -165,7 +165,7 @@ def _captum(
     def batch(sl: slice) -> torch.Tensor:
         x = tf_exp[sl].detach().clone().requires_grad_()
         # attribute() minus its argument checks, with the quadrature kept (as captum's LayerIntegratedGradients
-        # calls it); tests check it against attribute()
+        # calls it); tests/test_attribution.py checks the numbers against captum's attribute() on the whole module
         attr = ig._attribute((x,), (torch.zeros_like(x),), additional_forward_args=(offset[sl],), n_steps=n_steps,
                              method="gausslegendre", step_sizes_and_alphas=_gauss_legendre(n_steps))[0]  # fmt: skip
         return attr.detach()
