@@ -4,8 +4,9 @@ Only ``tf_exp`` moves along the path (from zeros to the metacell's values), so t
 sequence encoder, the peak embedding and everything else the head reads are
 computed once. Two ways to integrate:
 
-- ``method="captum"``: captum's :class:`~captum.attr.IntegratedGradients` on the head
-  alone, the tutorial's numbers (Gauss-Legendre, ``n_steps``);
+- ``method="captum"``: the tutorial's numbers, captum's Integrated Gradients sum (its
+  Gauss-Legendre points and weights, ``n_steps``) with the head's gradient at each point
+  in closed form (one matrix product instead of a backward pass per point);
 - ``method="exact"``: in eval mode the head after ``tf_exp`` is Linear, ReLU, affine
   BatchNorm, identity Dropout, Linear, so along the straight path the output is
   piecewise linear with at most 32 kinks and the integral has a closed form.
@@ -20,7 +21,6 @@ from typing import Literal
 
 import numpy as np
 import torch
-from captum.attr import IntegratedGradients
 from captum.attr._utils.approximation_methods import approximation_parameters
 from torch import nn
 
@@ -31,8 +31,7 @@ from .settings import MAX_N_STEPS, METHODS
 
 __all__ = ["Attribution", "METHODS", "MAX_N_STEPS", "default_batch_size", "run_batched", "tf_attr"]
 
-_PATH_VALUES = 2**25
-_EXACT_BATCH = 4096
+_BATCH = 4096
 Progress = Callable[[int, int], None]
 
 
@@ -78,27 +77,6 @@ class Attribution:
         if not len(self.gap) or np.isnan(self.gap).all():
             return float("nan")
         return float(np.nanmax(np.abs(self.gap) / np.maximum(np.abs(self.delta), 1e-12)))
-
-
-class _Head(nn.Module):
-    """The module's head as a function of ``tf_exp`` alone, up to a constant.
-
-    What the first Linear layer gets from everything but ``tf_exp`` is the same at
-    every step, so it enters as a precomputed ``offset`` ``(N, 32)``; after the ReLU,
-    eval-mode BatchNorm, Dropout and the last Linear are one affine map ``v . h + c``
-    (:func:`_affine_after_relu`), and ``c`` is left out (gradients do not see it). The
-    output is the sum over rows, shape ``(1,)``: in eval mode rows are independent, so the
-    gradient of the sum with respect to a row is that row's own gradient, and captum
-    differentiates one output instead of one per metacell and step.
-    """
-
-    def __init__(self, module: PeaksTF2GeneExpressionPoisson) -> None:
-        super().__init__()
-        self.w_tf = module.fc[0].weight[:, module.tf_slice]
-        self.v = _affine_after_relu(module.fc)[0].to(self.w_tf.dtype)
-
-    def forward(self, tf_exp: torch.Tensor, offset: torch.Tensor) -> torch.Tensor:
-        return (torch.relu(offset + tf_exp @ self.w_tf.T).sum(0) @ self.v).reshape(1)
 
 
 @functools.lru_cache(maxsize=16)
@@ -151,7 +129,7 @@ def run_batched(
 
 
 def _captum(
-    head: _Head,
+    module: PeaksTF2GeneExpressionPoisson,
     offset: torch.Tensor,
     tf_exp: torch.Tensor,
     *,
@@ -160,15 +138,30 @@ def _captum(
     batch_size: int,
     progress: Progress | None,
 ) -> torch.Tensor:
-    ig = IntegratedGradients(head, multiply_by_inputs=multiply_by_inputs)
+    """captum's Integrated Gradients sum in float64: its Gauss-Legendre points and weights, gradients in closed form.
+
+    At ``alpha * tf_exp`` the head's gradient is ``(1[a + alpha s > 0] * v) @ w_tf`` (``a`` the offset, ``s``
+    the hidden units' slope along the path), the value captum's autograd gives there. A unit is live on
+    one side of its root ``-a / s``, so the weighted sum over points is the summed weight of the points
+    on that side (a sorted search), then one matrix product: no forward and backward pass per point.
+    tests/test_attribution.py checks the numbers against captum's ``IntegratedGradients`` on the whole module.
+    """
+    w_tf = module.fc[0].weight.double()[:, module.tf_slice]  # (32, T)
+    v, _ = _affine_after_relu(module.fc)
+    step_sizes, alphas = _gauss_legendre(n_steps)
+    points = torch.tensor(alphas, dtype=torch.float64, device=offset.device)  # increasing
+    # weight of the first i points, i = 0..n_steps
+    upto = torch.cat([points.new_zeros(1), torch.cumsum(torch.tensor(step_sizes, dtype=torch.float64), 0).to(points)])
 
     def batch(sl: slice) -> torch.Tensor:
-        x = tf_exp[sl].detach().clone().requires_grad_()
-        # attribute() minus its argument checks, with the quadrature kept (as captum's LayerIntegratedGradients
-        # calls it); tests/test_attribution.py checks the numbers against captum's attribute() on the whole module
-        attr = ig._attribute((x,), (torch.zeros_like(x),), additional_forward_args=(offset[sl],), n_steps=n_steps,
-                             method="gausslegendre", step_sizes_and_alphas=_gauss_legendre(n_steps))[0]  # fmt: skip
-        return attr.detach()
+        t, a = tf_exp[sl].double(), offset[sl]
+        s = t @ w_tf.T  # a unit is live where a + alpha * s > 0: alpha above the root (s > 0) or below it (s < 0)
+        root = (-a / torch.where(s != 0, s, torch.ones_like(s))).contiguous()
+        above = upto[-1] - upto[torch.searchsorted(points, root, right=True)]
+        below = upto[torch.searchsorted(points, root, right=False)]
+        frac = torch.where(s > 0, above, torch.where(s < 0, below, (a > 0).double() * upto[-1]))
+        grad = (frac * v) @ w_tf
+        return grad * t if multiply_by_inputs else grad
 
     return run_batched(batch, len(tf_exp), batch_size=batch_size, progress=progress)
 
@@ -266,8 +259,7 @@ def tf_attr(
         offset = _offset(module, before, after)
         options = {"multiply_by_inputs": multiply_by_inputs, "batch_size": batch_size, "progress": progress}
         if method == "captum":
-            with torch.enable_grad():
-                attr = _captum(_Head(module), offset.float(), tf_exp, n_steps=n_steps, **options)
+            attr = _captum(module, offset, tf_exp, n_steps=n_steps, **options)
         else:
             attr = _exact(module, offset, tf_exp, **options)
         delta = _head_value(module, offset, tf_exp) - _head_value(module, offset, torch.zeros_like(tf_exp))
@@ -293,7 +285,7 @@ def tf_attr(
 
 
 def default_batch_size(module: PeaksTF2GeneExpressionPoisson, *, method: str, n_steps: int) -> int:
-    """Metacells per batch: exact 4096; captum as many as keep about 2**25 path values (~128 MB) at once.
+    """Metacells per batch: 4096 for either method (a metacell holds one value per hidden unit, whatever ``n_steps``).
 
     Examples
     --------
@@ -303,9 +295,7 @@ def default_batch_size(module: PeaksTF2GeneExpressionPoisson, *, method: str, n_
     >>> default_batch_size(module, method="exact", n_steps=100)
     4096
     """
-    if method == "exact":
-        return _EXACT_BATCH
-    return max(1, _PATH_VALUES // (max(n_steps, 1) * (module.n_tfs + module.fc[0].out_features)))
+    return _BATCH
 
 
 def _check(

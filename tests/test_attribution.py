@@ -84,8 +84,11 @@ def test_exact_is_the_limit_of_many_steps_and_complete(case):
     assert np.median(np.abs(runs[10].gap) / np.abs(runs[10].delta)) > 100 * rel.max()
 
 
-def test_exact_on_a_hand_built_head():
-    """One TF, one live hidden unit z = -1 + 2 * alpha * t / t: active on half the path."""
+@pytest.mark.parametrize("method", ["exact", "captum"])
+def test_both_methods_on_a_hand_built_head(method):
+    """One TF, one live hidden unit z = -1 + 2 * alpha * t / t: active on half the path.
+
+    captum's 100 Gauss-Legendre points lie symmetric about 1/2, none on it: the half above weighs 1/2 exactly."""
     module = model.PeaksTF2GeneExpressionPoisson(n_peaks=1, n_tfs=1, n_covariates=0)
     with torch.no_grad():
         for p in module.fc.parameters():
@@ -105,11 +108,11 @@ def test_exact_on_a_hand_built_head():
         peak_dist=np.ones(1, np.float32), tf_exp=np.full((1, 1), 4.0, np.float32),
         covariates=np.zeros((1, 0), np.float32), target=np.zeros(1, np.float32),
     )  # fmt: skip
-    res = tf_attr(module, inputs, method="exact", device="cpu")
+    res = tf_attr(module, inputs, method=method, device="cpu")
     # f(alpha) = 3 * relu(2 alpha - 1): f(1) - f(0) = 3, all of it from the one TF
     assert res.attr[0, 0] == pytest.approx(3.0)
     assert res.delta[0] == pytest.approx(3.0)
-    raw = tf_attr(module, inputs, method="exact", multiply_by_inputs=False, device="cpu")
+    raw = tf_attr(module, inputs, method=method, multiply_by_inputs=False, device="cpu")
     assert raw.attr[0, 0] == pytest.approx(3.0 * 0.5 * 0.5)  # mean gradient: w * v * share of path
 
 
@@ -136,12 +139,20 @@ def test_progress_reports_every_metacell(case):
     assert seen[-1] == (inputs.n_metacells, inputs.n_metacells) and len(seen) == 5
 
 
-def test_default_batches_bound_the_path_in_memory(case, monkeypatch):
+@pytest.mark.parametrize(("n_steps", "multiply_by_inputs"), [(20, True), (7, False)])
+def test_captum_path_equals_captum_autograd_on_the_whole_module(case, n_steps, multiply_by_inputs):
+    """The closed-form gradient at each Gauss-Legendre point equals captum's own backward pass there."""
     inputs, module = case
-    whole = tf_attr(module, inputs, device="cpu").attr
-    seen = []
-    per_metacell = 100 * (inputs.n_tfs + 32)
-    monkeypatch.setattr("cell2net_core.attribution._PATH_VALUES", 10 * per_metacell)
-    small = tf_attr(module, inputs, device="cpu", progress=lambda done, total: seen.append(done)).attr
-    assert seen == [10, 20, 30, 40, 48]
-    np.testing.assert_allclose(small, whole, rtol=1e-5, atol=1e-7)
+    t = model.to_tensors(inputs, torch.device("cpu"))
+    n = 16
+    seq, dist = t["peak_seq"].expand(n, -1, -1, -1), t["peak_dist"].expand(n, -1)
+    tf = t["tf_exp"][:n].clone().requires_grad_()
+    ig = IntegratedGradients(module, multiply_by_inputs=multiply_by_inputs)
+    expected = ig.attribute(
+        inputs=(seq, t["peak_acc"][:n], dist, tf),
+        baselines=(seq, t["peak_acc"][:n], dist, torch.zeros_like(tf)),
+        additional_forward_args=t["covariates"][:n], n_steps=n_steps,
+    )[3].detach().numpy()  # fmt: skip
+    got = tf_attr(module, inputs, n_steps=n_steps, multiply_by_inputs=multiply_by_inputs, device="cpu").attr[:n]
+    np.testing.assert_allclose(got, expected, atol=1e-5 * np.abs(expected).max())
+    assert np.abs(expected).max() > 0
