@@ -311,11 +311,11 @@ def compute_gene(
     start = time.perf_counter()
     checkpoint = Path(model_dir) / f"{gene}.pt"
     inputs = inputs if inputs is not None else gene_inputs(mdata, gene, covariates=settings.covariates)
-    if modules is None:
-        module = load_checkpoint(checkpoint, inputs, device=settings.device)
-    else:
-        module = modules.load(checkpoint, inputs)
-    with one_torch_thread(settings.device):  # stored numbers independent of cores and --threads
+    # one torch thread for the whole gene: stored numbers independent of cores and --threads, and the checkpoint's
+    # checks do not wait for torch threads another gene's work holds
+    with one_torch_thread(settings.device):
+        module = load_checkpoint(checkpoint, inputs, device=settings.device) if modules is None else modules.load(
+            checkpoint, inputs)  # fmt: skip
         attribution = tf_attr(
             module,
             inputs,
@@ -325,7 +325,7 @@ def compute_gene(
             device=settings.device,
             progress=progress,
         )
-    table = _table(attribution, mdata, settings, evidence)
+        table = _table(attribution, mdata, settings, evidence)
     meta = {
         "covariates": list(settings.covariates),
         **fingerprint(inputs, checkpoint),
