@@ -67,7 +67,9 @@ def _scale_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threads", type=int, default=DEFAULT_THREADS,
                    help=f"local: genes in flight at once (default: usable cores, at most 4; here {DEFAULT_THREADS})")
     p.add_argument("--ray-address", default=None, help="ray: 'auto' or HOST:PORT (default: start a local cluster)")
-    p.add_argument("--workers", type=int, default=2, help="ray: CPUs of the local cluster (tasks at once)")
+    p.add_argument("--workers", type=int, default=None,
+                   help="ray: CPUs of the local cluster (tasks at once; default 2); local, on a CPU: worker processes "
+                   "(forked, one gene each at once; default 1: genes in --threads threads of this process)")
     p.add_argument("--gpus-per-task", type=float, default=0.0, help="ray: GPUs per gene task (fractional allowed)")
 
 
@@ -89,7 +91,7 @@ def _attribute_with(args: argparse.Namespace, mdata, genes: list[str], settings,
 
     return attribute_genes(mdata, genes, model_dir=args.models, out_dir=args.out, settings=settings, force=args.force,
                            evidence=evidence, progress=lambda i, n, gene, _: progress(i, n, gene),
-                           threads=args.threads)  # fmt: skip
+                           threads=args.threads, processes=args.workers)  # fmt: skip
 
 
 def _genes_to_attribute(mdata, args: argparse.Namespace) -> list[str]:
@@ -127,7 +129,11 @@ def _run_attribute(args: argparse.Namespace) -> int:
     group_labels(mdata, settings.groupby)
     genes = _genes_to_attribute(mdata, args)
     reference = read_reference(args.reference) if args.reference else None
+    if args.workers is None:
+        args.workers = 2 if args.backend == "ray" else 1
     where = f"Ray ({args.ray_address or f'local, {args.workers} workers'})" if args.backend == "ray" else "local"
+    if args.backend == "local" and args.workers > 1 and resolve_device(settings.device).type == "cpu":
+        where += f", {args.workers} worker processes"
     print(f"{len(genes)} genes, method {settings.method}, {device_label(settings.device)}, {where}", file=sys.stderr)
     bar = tqdm(total=len(genes), unit="gene", file=sys.stderr)
 

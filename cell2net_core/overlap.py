@@ -1,19 +1,24 @@
-"""Genes in flight at once in threads of one process, so reading and writing overlap computing.
+"""Genes in flight at once: in threads of one process, or in forked worker processes.
 
 torch releases the GIL inside its kernels, so while one thread computes a gene's attributions
-another reads the next gene's inputs and checkpoint, aggregates or writes files. Each gene's
-numbers are those of a serial run (every thread uses torch's intra-op thread count).
+another reads the next gene's inputs and checkpoint, aggregates or writes files. About half of
+a gene's time still holds the GIL, so on a CPU worker processes (:func:`map_in_processes`) use
+the cores better. Each gene's numbers are those of a serial run (one torch thread per gene).
 """
 
 from __future__ import annotations
 
+import itertools
+import multiprocessing
 import os
+import signal
 import threading
-from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from typing import TypeVar
 
-__all__ = ["DEFAULT_THREADS", "map_in_threads", "thread_local"]
+__all__ = ["DEFAULT_THREADS", "map_in_processes", "map_in_threads", "thread_local"]
 
 #: Genes in flight by default: the cores this process may use, at most 4. Each gene computes on
 #: one torch thread (:func:`~cell2net_core.model.one_torch_thread`) and about half of its time
@@ -84,26 +89,109 @@ def map_in_threads(
             if done is not None:
                 done(i, results[i])
         return [results[i] for i in sorted(results)]
+    todo = iter(enumerate(items))
     with ThreadPoolExecutor(threads, thread_name_prefix="cell2net-gene") as pool:
-        running: dict[Future, int] = {}
-        todo = iter(enumerate(items))
-        try:
-            while True:
-                while len(running) < threads and not (should_stop is not None and should_stop()):
-                    nxt = next(todo, None)
-                    if nxt is None:
-                        break
-                    running[pool.submit(fn, *nxt)] = nxt[0]
-                if not running:
+        _windowed(pool, fn, todo, width=threads, results=results, done=done, should_stop=should_stop)
+    return [results[i] for i in sorted(results)]
+
+
+def _windowed(
+    pool: Executor,
+    fn: Callable,
+    todo: Iterator[tuple[int, T]],
+    *,
+    width: int,
+    results: dict[int, R],
+    done: Callable[[int, R], None] | None,
+    should_stop: Callable[[], bool] | None,
+    running: dict[Future, int] | None = None,
+) -> None:
+    """Keep ``width`` items of ``todo`` in flight on ``pool``, filling ``results`` as they finish.
+
+    ``running`` (future -> index) still holds the items in flight when an exception leaves."""
+    running = {} if running is None else running
+    try:
+        while True:
+            while len(running) < width and not (should_stop is not None and should_stop()):
+                nxt = next(todo, None)
+                if nxt is None:
                     break
-                finished, _ = wait(running, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    i = running.pop(future)
-                    results[i] = future.result()
-                    if done is not None:
-                        done(i, results[i])
-        except BaseException:
-            for future in running:
-                future.cancel()
-            raise
+                running[pool.submit(fn, *nxt)] = nxt[0]
+            if not running:
+                break
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in finished:
+                results[running[future]] = future.result()
+                i = running.pop(future)
+                if done is not None:
+                    done(i, results[i])
+    except BaseException:
+        for future in running:
+            future.cancel()
+        raise
+
+
+_FORKED: dict[str, Callable] = {}  # the function workers run, inherited through fork (need not pickle)
+
+
+def _run_forked(i: int, item: object) -> object:
+    return _FORKED["fn"](i, item)
+
+
+def _ignore_ctrl_c() -> None:
+    """Workers leave Ctrl-C to the caller, which starts no more items and lets running ones finish."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def map_in_processes(
+    fn: Callable[[int, T], R],
+    items: Sequence[T],
+    *,
+    processes: int,
+    crashed: Callable[[int, T], R],
+    done: Callable[[int, R], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> list[R]:
+    """``fn(i, item)`` in ``processes`` forked workers, at most one item each at once; results in item order.
+
+    Workers are forked, not spawned: they start at once with the caller's imports and data (a
+    dataset read once, not once per worker), and ``fn`` need not pickle, only its results. So
+    call it from a plain process (the command line): not one that has initialised CUDA, nor a
+    server whose other threads may hold locks (Streamlit's); POSIX only. A worker that dies
+    (killed, out of memory) gives its item ``crashed(i, item)``; the rest go on in new workers.
+    ``should_stop`` and ``done`` work as in :func:`map_in_threads`; Ctrl-C reaches the caller only.
+
+    Examples
+    --------
+    >>> map_in_processes(lambda i, x: x * 10, [1, 2, 3], processes=2, crashed=lambda i, x: None)
+    [10, 20, 30]
+    """
+    if processes < 1:
+        msg = f"processes must be at least 1; got {processes}."
+        raise ValueError(msg)
+    results: dict[int, R] = {}
+    todo: Iterator[tuple[int, T]] = iter(enumerate(items))
+    tries = dict.fromkeys(range(len(items)), 0)
+    context = multiprocessing.get_context("fork")
+    while True:
+        running: dict[Future, int] = {}
+        _FORKED["fn"] = fn
+        try:
+            with ProcessPoolExecutor(processes, mp_context=context, initializer=_ignore_ctrl_c) as pool:
+                _windowed(pool, _run_forked, todo, width=processes, results=results, done=done,
+                          should_stop=should_stop, running=running)  # fmt: skip
+            break
+        except BrokenProcessPool:  # a worker died: the pool's items in flight are lost, each gets one more try
+            again = []
+            for i in sorted(running.values()):
+                tries[i] += 1
+                if tries[i] < 2:
+                    again.append((i, items[i]))
+                    continue
+                results[i] = crashed(i, items[i])
+                if done is not None:
+                    done(i, results[i])
+            todo = itertools.chain(again, todo)
+        finally:
+            _FORKED.clear()
     return [results[i] for i in sorted(results)]

@@ -20,9 +20,9 @@ from .data import GeneInputs, gene_inputs, gene_tfs, group_labels
 from .errors import Cell2NetInputError
 from .files import remove_stale_tmp
 from .known import mark_known
-from .model import ModulePool, load_checkpoint, one_torch_thread
+from .model import ModulePool, load_checkpoint, one_torch_thread, resolve_device
 from .motifs import add_motif_evidence
-from .overlap import DEFAULT_THREADS, map_in_threads, thread_local
+from .overlap import DEFAULT_THREADS, map_in_processes, map_in_threads, thread_local
 from .peaks import peak_attr, peak_to_gene
 from .settings import Settings
 from .stats import add_q_values
@@ -443,6 +443,7 @@ def attribute_genes(
     progress: GenesProgress | None = None,
     should_stop: Callable[[], bool] | None = None,
     threads: int = DEFAULT_THREADS,
+    processes: int = 1,
 ) -> list[GeneResult]:
     """Run :func:`attribute_gene` over genes, then rewrite ``tf_to_gene.csv``.
 
@@ -472,6 +473,10 @@ def attribute_genes(
     threads
         Genes in flight at once in threads of this process (:mod:`~cell2net_core.overlap`), so
         reading and writing overlap computing; each gene's numbers are those of a serial run.
+    processes
+        On a CPU, more than 1: genes in that many forked worker processes instead, one gene each at
+        once (:func:`~cell2net_core.overlap.map_in_processes`; for the command line, not a server);
+        the same files. Progress is then reported per finished gene.
 
     Returns
     -------
@@ -495,14 +500,14 @@ def attribute_genes(
         remove_stale_tmp(store.path)  # what a killed run left
     n = len(genes)
 
-    def one(i: int, gene: str) -> GeneResult:
-        if progress is not None:
-            progress(i, n, gene, 0.0)
+    forked = processes > 1 and resolve_device(settings.device).type == "cpu"
 
+    def one(i: int, gene: str) -> GeneResult:
         def step(done: int, total: int) -> None:
-            if progress is not None:
+            if progress is not None and not forked:  # a worker has no way to the caller's progress bar
                 progress(i, n, gene, done / max(total, 1))
 
+        step(0, 1)
         modules = thread_local(f"modules_{settings.device}", lambda: ModulePool(device=settings.device))
         try:
             return attribute_gene(mdata, gene, model_dir=model_dir, store=store, settings=settings, force=force,
@@ -517,7 +522,12 @@ def attribute_genes(
         if progress is not None:
             progress(finished[0], n, result.gene, 1.0)
 
-    results = map_in_threads(one, list(genes), threads=threads, done=done, should_stop=should_stop)
+    if forked:
+        lost = "its worker process died twice (killed, or out of memory?); rerun the command to try it again."
+        results = map_in_processes(one, list(genes), processes=processes, done=done, should_stop=should_stop,
+                                   crashed=lambda i, gene: GeneResult(gene, "failed", error=lost))  # fmt: skip
+    else:
+        results = map_in_threads(one, list(genes), threads=threads, done=done, should_stop=should_stop)
     if any(r.status != "failed" for r in results):
         try:
             store.write_consolidated()

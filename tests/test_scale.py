@@ -16,7 +16,7 @@ import torch
 
 from cell2net_core import cli, data, model, pipeline
 from cell2net_core.attribution import tf_attr
-from cell2net_core.overlap import map_in_threads
+from cell2net_core.overlap import map_in_processes, map_in_threads
 from cell2net_core.settings import Settings
 from cell2net_core.testing import random_dataset, random_model
 
@@ -101,6 +101,44 @@ def test_stored_numbers_do_not_depend_on_torchs_thread_count(tmp_path):
     assert got[0] == got[1]
 
 
+def _die_on(item: int, marker: Path | None):
+    """A worker function that kills its process on ``item`` (every time, or only while ``marker`` is absent)."""
+
+    def fn(i: int, x: int) -> int:
+        if x == item and (marker is None or not marker.exists()):
+            if marker is not None:
+                marker.touch()
+            os._exit(1)
+        return x * 10
+
+    return fn
+
+
+def test_map_in_processes_keeps_order_and_retries_a_dead_worker_once(tmp_path):
+    dead = lambda i, x: -1  # noqa: E731
+    once = map_in_processes(_die_on(3, tmp_path / "once"), range(6), processes=2, crashed=dead)
+    assert once == [0, 10, 20, 30, 40, 50]  # its second try, in a new worker, succeeds
+    assert map_in_processes(_die_on(3, None), range(6), processes=2, crashed=dead) == [0, 10, 20, -1, 40, 50]
+    seen: list[int] = []
+    out = map_in_processes(lambda i, x: x, range(10), processes=2, crashed=dead, done=lambda i, r: seen.append(i),
+                           should_stop=lambda: len(seen) >= 3)  # fmt: skip
+    assert 3 <= len(out) <= 4 and out == list(range(len(out)))
+
+
+def test_worker_processes_write_the_thread_files_and_name_a_bad_gene(many, local_run, tmp_path, capsys):
+    models = tmp_path / "model"
+    shutil.copytree(many["models"], models)
+    (models / "GENE2.pt").write_bytes(b"not a checkpoint")
+    argv = _argv(many, tmp_path / "out", "--genes", ",".join(GENES), "--workers", "2")
+    argv[argv.index("--models") + 1] = str(models)
+    assert cli.main(argv) == 1
+    err = capsys.readouterr().err
+    assert "2 worker processes" in err and "5 computed" in err and "error: GENE2: " in err and "GENE2.pt" in err
+    (models / "GENE2.pt").write_bytes((many["models"] / "GENE2.pt").read_bytes())
+    assert cli.main(argv) == 0
+    assert _files(tmp_path / "out") == _files(local_run)
+
+
 def _kill_half_way(argv: list[str], out: Path) -> None:
     """Start the command, kill -9 it once some but not all genes are stored."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -115,9 +153,10 @@ def _kill_half_way(argv: list[str], out: Path) -> None:
     assert not (out / "tf_to_gene.csv").exists()
 
 
-def test_kill_9_then_the_same_command_resumes_to_the_same_files(many, tmp_path, capsys):
+@pytest.mark.parametrize("how", [("--threads", "1"), ("--workers", "2")], ids=["thread", "worker-processes"])
+def test_kill_9_then_the_same_command_resumes_to_the_same_files(many, tmp_path, capsys, how):
     assert cli.main(_argv(many, tmp_path / "whole")) == 0
-    argv = _argv(many, tmp_path / "killed", "--threads", "1")
+    argv = _argv(many, tmp_path / "killed", *how)
     _kill_half_way(argv, tmp_path / "killed")
     left = tmp_path / "killed" / ".GENE5.npy.999999999.0123456789abcdef.tmp"  # a write cut short, its process gone
     left.write_bytes(b"half a file")

@@ -174,3 +174,24 @@ def test_a_gene_is_stored_with_one_folder_flush_after_its_three_renames(tmp_path
     monkeypatch.setattr(files, "_fsync_dir", lambda folder: flushed.append(sorted(p.name for p in folder.iterdir())))
     store.ResultStore(tmp_path).save(attribution, regroup(attribution, mdata, n_tfs=3))
     assert flushed == [["GENE0.csv", "GENE0.json", "GENE0.npy"]]  # the flush comes after every rename
+
+
+def test_per_gene_csvs_parsed_as_one_read_as_each_alone(tmp_path):
+    """The joined parse gives what reading each file gives; a bad file is still named."""
+    from cell2net_core.testing import random_table
+
+    table = random_table(n_genes=6, top=3).assign(p_value=0.5, known=True)
+    table.loc[table["gene"] == "GENE2", "p_value"] = np.nan  # a column empty in one file only
+    csvs = []
+    for gene, rows in table.groupby("gene"):
+        csvs.append(tmp_path / f"{gene}.csv")
+        text = rows.to_csv(index=False)
+        csvs[-1].write_text(text.rstrip("\n") if gene == "GENE3" else text)  # one without the last newline
+    one_by_one = pd.concat([store.read_network_table(p) for p in csvs])
+    joined = store._read_tables(csvs)
+    assert len(joined) == 1  # one parse
+    pd.testing.assert_frame_equal(joined[0], one_by_one)  # each file's own index 0..n-1 too, as tf_to_gene.csv has
+    with open(csvs[4], "a") as fh:
+        fh.write("TF9,GENE4,B cell,not a number,0.1,12,0.5,True\n")
+    with pytest.raises(Cell2NetInputError, match="GENE4.csv.*'mean_attr' is not numeric"):
+        store._read_tables(csvs)
