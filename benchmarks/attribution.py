@@ -2,14 +2,16 @@
 
 Run from the repository root::
 
-    python -m benchmarks.attribution [--metacells 1000 --peaks 40 --tfs 100 --sample 20 --cli-genes 200 --rounds 2]
+    python -m benchmarks.attribution [--metacells 1000 --peaks 40 --tfs 100 --sample 20 --cli-
+    genes 200 --rounds 2]
 
 Everything is measured side by side in one run on the same machine. The tutorial's
 loop (captum over the full module, 2 metacells per call, 100 steps) is timed on a
 sample of metacells and extrapolated to all; ours run on all metacells. Then the
 whole ``attribute`` command runs on a generated dataset of ``--cli-genes`` genes, today's code
-and the code of ``--before`` (default ``eac9855``, when issue 12 was filed) in fresh processes,
-side by side, with the files compared (``benchmarks/scaling.py``'s helpers).
+(with its default threads and with ``--workers 2`` worker processes) and the code of ``--before``
+(default ``eac9855``, when issue 12 was filed) in fresh processes, side by side, with the files
+compared (``benchmarks/scaling.py``'s helpers).
 """
 
 from __future__ import annotations
@@ -105,17 +107,19 @@ def bench_cli(args: argparse.Namespace) -> None:
         for method in ("captum", "exact"):
             argv = ["attribute", "--mdata", str(root / "mdata.h5mu"), "--models", str(root / "model")]
             argv += ["--method", method, "--device", "cpu"]
-            runs = {f"{args.before} (issue 12 filed)": before, "now": ROOT} if before else {"now": ROOT}
+            runs = {f"{args.before} (issue 12 filed)": (before, []), "now": (ROOT, []),
+                    "now, --workers 2": (ROOT, ["--workers", "2"])}  # fmt: skip
+            runs = {k: v for k, v in runs.items() if v[0] is not None}
             best = dict.fromkeys(runs, float("inf"))
             for r in range(args.rounds):
-                for name, src in runs.items():
-                    out = root / f"{method}_{name.split()[0]}_{r}"
-                    best[name] = min(best[name], time_cli(src, [*argv, "--out", str(out)]))
-            for name, secs in best.items():
+                for i, (name, (src, flags)) in enumerate(runs.items()):
+                    out = root / f"{method}_{i}_{r}"
+                    best[name] = min(best[name], time_cli(src, [*argv, "--out", str(out), *flags]))
+            for i, (name, secs) in enumerate(best.items()):
                 ratio = f"x{best[next(iter(best))] / secs:.2f}" if before else ""
                 print(f"  --method {method:6s} {name:24s} {secs:6.1f} s, {args.cli_genes / secs:5.1f} genes/s {ratio}")
-            if before:
-                print(f"    files: {compare_files(root / f'{method}_now_0', root / f'{method}_{args.before}_0')}")
+                if before and i:
+                    print(f"    files: {compare_files(root / f'{method}_{i}_0', root / f'{method}_0_0')}")
 
 
 def main() -> None:

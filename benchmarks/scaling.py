@@ -1,8 +1,10 @@
-"""Genes per second of the attribute command: the code of when issue 12 was filed vs now vs Ray, and per-gene cost.
+"""Genes per second of the attribute command: the code of when issue 12 was filed vs now vs Ray,
+and per-gene cost.
 
 Run from the repository root::
 
-    python -m benchmarks.scaling [--device cpu|cuda] [--quick] [--genes 200 --metacells 1000] [--method exact]
+    python -m benchmarks.scaling [--device cpu|cuda] [--quick] [--genes 200 --metacells 1000]
+    [--method exact]
                                  [--rounds 2] [--before eac9855]
 
 Everything is measured side by side in one run on the same machine, on a generated dataset
@@ -10,7 +12,8 @@ Everything is measured side by side in one run on the same machine, on a generat
 
 1. the ``attribute`` command of commit ``--before`` (default ``eac9855``, the code when issue 12
    was filed, checked out from this repository's history into a temporary folder) vs today's
-   with ``--threads 1`` and ``2``, each in a fresh Python process timed from inside it (imports
+   with ``--threads 1`` and ``2`` and ``--workers 2`` (forked worker processes), each in a fresh
+   Python process timed from inside it (imports
    excluded), rounds interleaved and the best of each kept (the machine is shared and noisy);
    then Ray with 1 and 2 workers. Each folder is compared with the first's: ``same bytes``, or
    the largest deviation of any number relative to the largest value of its array or column;
@@ -128,7 +131,8 @@ def bench_backends(args: argparse.Namespace, root: Path) -> None:
     argv += ["--device", args.device]
     before = checkout(args.before, root / "before")
     runs = {f"{args.before} (issue filed)": (before, [])} if before else {}
-    runs |= {"now, --threads 1": (ROOT, ["--threads", "1"]), "now, --threads 2": (ROOT, ["--threads", "2"])}
+    runs |= {"now, --threads 1": (ROOT, ["--threads", "1"]), "now, --threads 2": (ROOT, ["--threads", "2"]),
+             "now, --workers 2": (ROOT, ["--workers", "2"])}  # fmt: skip
     print(
         f"attribute, {len(genes)} genes x {args.metacells} metacells, --method {args.method}, device "
         f"{model.device_label(args.device)}, {torch.get_num_threads()} torch threads, best of {args.rounds} rounds:"
@@ -154,7 +158,7 @@ def bench_backends(args: argparse.Namespace, root: Path) -> None:
         )
         best[f"ray, --workers {workers} (+ start)"] = time.perf_counter() - start  # fmt: skip
     folders = [root / f"out{i}_0" for i in range(len(runs))] + [root / f"ray{w}" for w in (1, 2)]
-    now = folders[len(runs) - 2]  # today's --threads 1: every other run of today's code must have its bytes
+    now = folders[len(runs) - 3]  # today's --threads 1: every other run of today's code must have its bytes
     base = next(iter(best.values()))
     for (name, secs), out in zip(best.items(), folders, strict=False):
         ref, vs = (folders[0], "vs first row") if out == now else (now, "vs now, --threads 1")
