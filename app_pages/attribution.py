@@ -145,7 +145,12 @@ def show_fit(gene: str) -> None:
         st.caption(line)
 
 
-for gene, tab in zip(shown, st.tabs(shown[:MAX_SHOWN]), strict=False):
+# Only the open gene tab's charts, and its heatmap only once opened, are built and sent: the first paint
+# draws one chart, not two per gene.
+tabs = st.tabs(shown[:MAX_SHOWN], on_change="rerun", key=state.GENE_TAB)
+for gene, tab in zip(shown, tabs, strict=False):
+    if not tab.open:
+        continue
     with tab, guard(stop=False):
         show_fit(gene)
         full = cache.gene_table(
@@ -156,5 +161,9 @@ for gene, tab in zip(shown, st.tabs(shown[:MAX_SHOWN]), strict=False):
         bars = figures.tf_bars(top, gene, grouped=grouped == "grouped", shared_axis=not own_axis,
                                same_order=same_order, whiskers="std" if std_whiskers else "ci")
         chart(bars, name=f"{gene}_tf_bars", key=state.tf_bars_key(gene))
-        heat = full[full["tf"].isin(set(top["tf"]))]
-        chart(figures.tf_heatmap(heat, gene), name=f"{gene}_tf_heatmap", key=state.tf_heatmap_key(gene))
+        heat_box = st.expander("Heatmap: every group's value of these TFs (grey: outside that group's top list)",
+                               on_change="rerun", key=state.tf_heatmap_open_key(gene))  # fmt: skip
+        if heat_box.open:
+            heat = full[full["tf"].isin(set(top["tf"]))]
+            with heat_box:
+                chart(figures.tf_heatmap(heat, gene), name=f"{gene}_tf_heatmap", key=state.tf_heatmap_key(gene))

@@ -83,7 +83,11 @@ def test_attribute_gene_in_background_and_show_charts(monkeypatch, tiny, tmp_pat
     assert at.session_state[state.GENE_LABELS] == {"GENE0": "GENE0 (cached)", "GENE2": "GENE2 (no model)"}
     assert (tmp_path / "GENE0.npy").is_file() and (tmp_path / "tf_to_gene.csv").is_file()
     charts = at.get("plotly_chart")
-    assert len(charts) == 2  # bars and heatmap of GENE0
+    assert len(charts) == 1  # GENE0's bars; its heatmap waits in a closed expander
+    at.session_state[state.tf_heatmap_open_key("GENE0")] = True  # open it (AppTest cannot click an expander)
+    at.run()
+    charts = at.get("plotly_chart")
+    assert len(charts) == 2 and "heatmap" in json.loads(charts[1].proto.spec)["data"][0]["type"]
     bars = json.loads(charts[0].proto.spec)
     assert "Top TFs of GENE0" in bars["layout"]["title"]["text"]
     assert "every TF's mean over all metacells" in texts(at.caption)  # from GENE0.npy: nothing missing
@@ -338,6 +342,18 @@ def test_model_fit_beside_genes_filter_and_worst(monkeypatch, tiny, results):
     assert not [t for t in at.toggle if t.key == state.TAB_FIT_ONLY]
 
 
+def test_only_the_open_gene_tab_is_drawn(monkeypatch, results):
+    at = app(monkeypatch, results=results, page="attribution")
+    at.multiselect(key=state.GENES).set_value(["GENE0", "GENE1"]).run()
+    no_exception(at)
+    titles = [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in at.get("plotly_chart")]
+    assert len(titles) == 1 and "Top TFs of GENE0" in titles[0]
+    at.session_state[state.GENE_TAB] = "GENE1"  # the second tab clicked
+    at.run()
+    titles = [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in at.get("plotly_chart")]
+    assert len(titles) == 1 and "Top TFs of GENE1" in titles[0]
+
+
 def test_results_folder_alone_is_enough_to_browse(monkeypatch, results, tmp_path):
     tutorial = tmp_path / "tutorial"
     tutorial.mkdir()
@@ -346,7 +362,9 @@ def test_results_folder_alone_is_enough_to_browse(monkeypatch, results, tmp_path
     at = app(monkeypatch, results=tutorial, page="attribution")
     no_exception(at)
     assert "browsing stored results only" in texts(at.sidebar.info)
-    assert len(at.get("plotly_chart")) == 2  # a cached gene's charts from the table alone
+    assert len(at.get("plotly_chart")) == 1  # a cached gene's bars from the table alone
+    at.session_state[state.tf_heatmap_open_key(at.session_state[state.GENES][0])] = True
+    assert len(at.run().get("plotly_chart")) == 2  # and its heatmap, once opened
     for page in ("network", "table", "compare", "dotplot"):
         at.switch_page(PAGE[page]).run()
         no_exception(at)

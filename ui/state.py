@@ -31,6 +31,7 @@ BAR_OWN_AXIS = "attr_bar_own_axis"  # widget: each panel its own value axis (opt
 BAR_SAME_ORDER = "attr_bar_same_order"  # widget: same TF order in every panel
 BAR_STD = "attr_bar_std"  # widget: whiskers show std instead of the 95% bootstrap CI (opt-in)
 JOB = "attr_job"  # ui.jobs.Job running or last run in this session
+GENE_TAB = "attr_gene_tab"  # widget: the open gene tab (only its charts are built and sent)
 
 # network page
 NET_GROUPS = "net_groups"
@@ -201,6 +202,11 @@ def tf_bars_key(gene: str) -> str:
 def tf_heatmap_key(gene: str) -> str:
     """Key of a gene's TF heatmap on the attribution page."""
     return f"heat_{gene}"
+
+
+def tf_heatmap_open_key(gene: str) -> str:
+    """Key of the expander holding a gene's TF heatmap (drawn only while open)."""
+    return f"heat_open_{gene}"
 
 
 def net_layout_key(view: str) -> str:
