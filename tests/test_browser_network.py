@@ -26,9 +26,12 @@ BOXES_JS = """async () => {
   const box = (el) => { const r = el.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; };
   const out = {markers: {}, labels: {}};
   gd.querySelectorAll('.scatterlayer .trace').forEach((g) => {
-    const names = g.__data__[0].trace.customdata;
+    const trace = g.__data__[0].trace;  // nodes (names in customdata) or the labels of a large graph's few
+    const names = trace.customdata || (trace.name === 'node labels' ? trace.text : null);
     if (!names) return;
-    g.querySelectorAll('path.point').forEach((p) => { out.markers[names[p.__data__.i]] = box(p); });
+    if (trace.customdata) {
+      g.querySelectorAll('path.point').forEach((p) => { out.markers[names[p.__data__.i]] = box(p); });
+    }
     g.querySelectorAll('g.textpoint text').forEach((t) => {
       if (t.textContent.trim()) out.labels[names[t.parentNode.__data__.i]] = box(t);
     });

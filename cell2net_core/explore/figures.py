@@ -389,9 +389,10 @@ def _edge_info_trace(
     )
 
 
-#: Edge lines and markers are SVG (``scatter``) up to this many drawn edges, WebGL (``scattergl``) above:
-#: a WebGL context costs more to start than a few hundred SVG paths take to draw.
-SVG_MAX_EDGES = 1000
+#: Edge lines and markers are SVG (``scatter``) up to this many drawn edges (the page's default cap), WebGL
+#: (``scattergl``) above: a WebGL context costs more to start than 2,000 edges take to draw in SVG, and pan
+#: and zoom were no faster with it (``python -m benchmarks.network_interact``, docs/app.md).
+SVG_MAX_EDGES = 2000
 KNOWN_COLOUR = "#f1c40f"
 MOTIF_COLOUR = "#2c3e50"
 
@@ -520,34 +521,49 @@ def _node_sizes(nodes: list[str], deg: np.ndarray, symbol: str, centre: tuple[st
     return sizes
 
 
+def _label_trace(nodes: list[str], pos: dict[str, tuple[float, float]], sizes: list[float], font: dict,
+                 labels: str) -> go.Scatter:
+    """The labels of some nodes, on invisible markers of the nodes' sizes (so a label clears its node's
+    marker as plotly offsets it), not hoverable: the nodes' own traces stay markers only, so a large
+    graph does not carry an empty text element per node through every pan and zoom."""
+    return go.Scatter(
+        x=[pos[n][0] for n in nodes], y=[pos[n][1] for n in nodes], mode="markers+text", text=nodes,
+        textposition=radial_text_positions(pos, nodes) if labels == "radial" else "top center", textfont=font,
+        marker={"size": sizes, "opacity": 0}, hoverinfo="skip", showlegend=False, name="node labels",
+    )
+
+
 def _node_traces(
     pairs: pd.DataFrame, pos: dict[str, tuple[float, float]], focus_set: set[str], lit_nodes: set[str],
     max_labels: int = MAX_LABELS, labels: str = "above", centre: tuple[str, float] | None = None,
 ) -> list[go.Scatter]:
     """One clickable marker trace per node kind, sized by degree, faded outside ``lit_nodes`` when focused.
 
-    ``centre``: a radial layout's centre node and its marker's largest reach (px); its label is left
-    to :func:`_centre_label`, drawn over everything with a background."""
+    Every node labelled: each trace carries its labels; otherwise the labelled few are one more trace
+    (:func:`_label_trace`). ``centre``: a radial layout's centre node and its marker's largest reach
+    (px); its label is left to :func:`_centre_label`, drawn over everything with a background."""
     kinds = node_kinds(pairs)
     degree = pd.concat([pairs["tf"], pairs["gene"]]).astype(str).value_counts()
     labelled = _labelled(degree, focus_set, max_labels) - {centre[0] if centre else None}
-    traces = []
+    every = len(labelled) == len(degree) - (centre is not None)
+    font = {"size": 10 if len(degree) <= 60 or labels == "radial" else 8, "shadow": "auto"}
+    traces, size_of = [], {}
     for kind, symbol, colour, label in _NODE_STYLES:
         nodes = sorted(n for n, k in kinds.items() if k == kind)
         if not nodes:
             continue
         deg = degree.reindex(nodes).to_numpy(dtype=float)
         sizes = _node_sizes(nodes, deg, symbol, centre)
+        size_of.update(zip(nodes, sizes, strict=True))
         lit = [not focus_set or n in lit_nodes for n in nodes]
         hover = [f"<b>{n}</b> ({kind})<br>degree: {int(d)}" + (
                  "<br>(marker drawn smaller than its degree gives, to keep the rings around it readable)"
                  if s < 7 + 3.5 * np.sqrt(d) else "") for n, d, s in zip(nodes, deg, sizes, strict=True)]
+        text = {"mode": "markers+text", "text": [n if n in labelled else "" for n in nodes], "textfont": font,
+                "textposition": radial_text_positions(pos, nodes) if labels == "radial" else "top center"}
         traces.append(
             go.Scatter(
-                x=[pos[n][0] for n in nodes], y=[pos[n][1] for n in nodes],
-                mode="markers+text", text=[n if n in labelled else "" for n in nodes],
-                textposition=radial_text_positions(pos, nodes) if labels == "radial" else "top center",
-                textfont={"size": 10 if len(degree) <= 60 or labels == "radial" else 8, "shadow": "auto"},
+                x=[pos[n][0] for n in nodes], y=[pos[n][1] for n in nodes], **(text if every else {"mode": "markers"}),
                 customdata=nodes, hovertext=hover, hoverinfo="text", name=label,
                 marker={
                     "symbol": symbol, "color": colour, "size": sizes,
@@ -556,13 +572,16 @@ def _node_traces(
                 },
             )
         )
+    if not every and labelled:
+        shown = sorted(labelled)
+        traces.append(_label_trace(shown, pos, [size_of[n] for n in shown], font, labels))
     return traces
 
 
 def _centre_label(traces: list[go.Scatter], centre: str) -> dict:
     """The centre node's name in bold on a white box just above its marker, over edges and ring nodes."""
     styles = {label: (symbol, colour) for _, symbol, colour, label in _NODE_STYLES}
-    trace = next(t for t in traces if centre in t.customdata)
+    trace = next(t for t in traces if t.customdata is not None and centre in t.customdata)
     symbol, colour = styles[trace.name]
     size = trace.marker.size[list(trace.customdata).index(centre)]
     reach = MARKER_REACH[symbol] * size / 2 + 1.5  # + half the widest (focus) outline
