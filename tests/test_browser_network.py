@@ -83,3 +83,33 @@ def test_regulon_centre_label_and_marker_stay_clear_of_the_rings(page, n_targets
     assert min(gap(label, m) for m in markers.values()) >= 1  # no ring marker over the centre's label
     assert min(gap(label, t) for t in labels.values()) >= 1  # nor a ring node's label
     assert min(gap(centre, t) for t in labels.values()) >= 1  # no ring label under the centre's marker
+
+
+#: page coordinates of the hover point at ``[x, y]`` (data units) of the chart
+POINT_JS = """([x, y]) => {
+  const gd = document.getElementById('g'), fl = gd._fullLayout, box = gd.getBoundingClientRect();
+  return [box.left + fl._size.l + fl.xaxis.l2p(x), box.top + fl._size.t + fl.yaxis.l2p(y)];
+}"""
+HOVER_JS = "() => Array.from(document.querySelectorAll('.hoverlayer .hovertext')).map(e => e.textContent).join(' ')"
+
+
+@pytest.mark.parametrize("webgl", [False, True])
+def test_edge_hover_names_the_edge_though_its_hover_points_draw_nothing(page, webgl, tmp_path, monkeypatch):
+    """The edge-info trace draws no element (``mode="none"``), yet the mouse over an edge's middle shows its
+    group and mean, in SVG and in WebGL, and over a node the node's own hover."""
+    pairs = pd.DataFrame({"tf": ["A", "B"], "gene": ["G1", "G2"], "mean_attr": [0.5, -0.25], "std_attr": 0.1,
+                          "cell_type": ["NK", "B cell"]})
+    pos = {"A": (-1.0, -1.0), "G1": (1.0, -1.0), "B": (-1.0, 1.0), "G2": (1.0, 1.0)}
+    if webgl:
+        monkeypatch.setattr(figures, "SVG_MAX_EDGES", 1)
+    fig = figures.network_figure(network.pair_edges(pairs), pos)
+    page.goto(figure_page(fig, tmp_path / "edges.html", width=800))
+    page.evaluate("() => window.drawn")
+    assert page.evaluate("() => document.querySelectorAll('.scatterlayer path.point').length") == 4  # nodes only
+    for where, text in (((0.0, -1.0), "A -> G1strongest in NK: mean attribution 0.5"),
+                        ((0.0, 1.0), "B -> G2strongest in B cell: mean attribution -0.25"),
+                        ((1.0, 1.0), "G2 (gene)degree: 1")):
+        page.mouse.move(5, 5)
+        page.wait_for_timeout(100)  # past plotly's 50 ms hover throttle
+        page.mouse.move(*page.evaluate(POINT_JS, list(where)), steps=4)
+        page.wait_for_function(f"() => ({HOVER_JS})().includes({text!r})", timeout=5_000)

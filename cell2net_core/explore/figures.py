@@ -377,12 +377,13 @@ def _edge_info_trace(
     pairs: pd.DataFrame, tf: np.ndarray, gene: np.ndarray, mean: np.ndarray, pos: dict[str, tuple[float, float]],
     trace: type = go.Scattergl,
 ) -> go.Scattergl:
-    """Invisible markers at edge midpoints whose hover names the edge, its mean and its group."""
+    """Hover points at edge midpoints naming the edge, its mean and its group; ``mode="none"``: hoverable
+    but nothing drawn, so 2,000 edges add no element to move on every pan and zoom."""
     mid_x = [(pos[t][0] + pos[g][0]) / 2 for t, g in zip(tf, gene, strict=True)]
     mid_y = [(pos[t][1] + pos[g][1]) / 2 for t, g in zip(tf, gene, strict=True)]
     groups = pairs["group"].astype(str).to_numpy() if "group" in pairs.columns else np.full(len(tf), "")
     return trace(
-        x=mid_x, y=mid_y, mode="markers", marker={"size": 4, "color": "rgba(0,0,0,0)"}, name="edge info",
+        x=mid_x, y=mid_y, mode="none", name="edge info",
         hovertext=[f"<b>{t} -> {g}</b><br>strongest in {c}: mean attribution {m:.4g}"
                    for t, g, m, c in zip(tf, gene, mean, groups, strict=True)],
         hoverinfo="text", showlegend=False,
