@@ -145,3 +145,5 @@ def test_network_figure_labels_a_large_graphs_few_in_one_trace(monkeypatch):
     assert labels.hoverinfo == "skip" and labels.customdata is None and labels.marker.opacity == 0
     size = {n: s for t in nodes for n, s in zip(t.customdata, t.marker.size, strict=True)}
     assert list(labels.marker.size) == [size[n] for n in labels.text]  # labels clear their node's marker
+    outline = {n: w for t in nodes for n, w in zip(t.customdata, t.marker.line.width, strict=True)}
+    assert outline["GENE5"] == 2.5 and sum(w > 0 for w in outline.values()) == 1  # only the focused outlined

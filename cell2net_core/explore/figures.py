@@ -540,14 +540,16 @@ def _node_traces(
 ) -> list[go.Scatter]:
     """One clickable marker trace per node kind, sized by degree, faded outside ``lit_nodes`` when focused.
 
-    Every node labelled: each trace carries its labels; otherwise the labelled few are one more trace
-    (:func:`_label_trace`). ``centre``: a radial layout's centre node and its marker's largest reach
-    (px); its label is left to :func:`_centre_label`, drawn over everything with a background."""
+    Every node labelled: each trace carries its labels and a thin outline per marker; otherwise the
+    labelled few are one more trace (:func:`_label_trace`) and only focused nodes are outlined.
+    ``centre``: a radial layout's centre node and its marker's largest reach (px); its label is left
+    to :func:`_centre_label`, drawn over everything with a background."""
     kinds = node_kinds(pairs)
     degree = pd.concat([pairs["tf"], pairs["gene"]]).astype(str).value_counts()
     labelled = _labelled(degree, focus_set, max_labels) - {centre[0] if centre else None}
     every = len(labelled) == len(degree) - (centre is not None)
     font = {"size": 10 if len(degree) <= 60 or labels == "radial" else 8, "shadow": "auto"}
+    outline = 0.5 if len(degree) <= max_labels else 0.0  # a large graph: focused nodes only (faster pan and zoom)
     traces, size_of = [], {}
     for kind, symbol, colour, label in _NODE_STYLES:
         nodes = sorted(n for n, k in kinds.items() if k == kind)
@@ -569,7 +571,7 @@ def _node_traces(
                 marker={
                     "symbol": symbol, "color": colour, "size": sizes,
                     "opacity": [1.0 if x else 0.2 for x in lit],
-                    "line": {"width": [2.5 if n in focus_set else 0.5 for n in nodes], "color": "black"},
+                    "line": {"width": [2.5 if n in focus_set else outline for n in nodes], "color": "black"},
                 },
             )
         )
