@@ -1,6 +1,7 @@
-"""Start ``streamlit run app.py`` on a free local port and wait until it answers; chromium launch flags.
+"""Start ``streamlit run app.py`` on a free local port and wait until it answers; chromium launch flags;
+a standalone page drawing one plotly figure.
 
-Shared by the browser test and ``docs/screenshots.py``.
+Shared by the browser tests, ``docs/screenshots.py`` and the browser benchmarks.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from pathlib import Path
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -57,3 +59,25 @@ def launch_app(root, env: dict[str, str], log) -> tuple[subprocess.Popen, str]:
         proc.terminate()
         raise
     return proc, url
+
+
+def plotly_js() -> Path:
+    """The plotly.js bundled with the plotly Python package (nothing is downloaded)."""
+    import plotly
+
+    return Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+
+
+def figure_page(fig, path: Path, *, width: int = 1000) -> str:
+    """Write a page that draws ``fig`` (a plotly figure) ``width`` px wide into ``div#g``; return its URL.
+
+    Once the page is loaded, ``window.drawn`` is the promise of ``Plotly.newPlot``.
+    """
+    path.write_text(
+        "<!doctype html><html><head><meta charset='utf-8'>"
+        f"<script src='{plotly_js().as_uri()}'></script></head>"
+        f"<body style='margin:0'><div id='g' style='width:{width}px'></div><script>"
+        f"const fig = {fig.to_json()}; window.drawn = Plotly.newPlot('g', fig.data, fig.layout);"
+        "</script></body></html>"
+    )
+    return path.as_uri()

@@ -201,8 +201,10 @@ def test_network_regulon_and_hierarchy_views(monkeypatch, results):
     no_exception(at)
     fig = json.loads(at.get("plotly_chart")[0].proto.spec)
     nodes = [n for t in fig["data"] if t.get("customdata") for n in t["customdata"]]
-    labels = [x for t in fig["data"] if t.get("customdata") for x in t["text"]]
-    assert "TF0" in nodes and labels == nodes  # every node labelled
+    labels = [x for t in fig["data"] if t.get("customdata") for x in t["text"] if x]
+    centre = [a["text"] for a in fig["layout"]["annotations"] if a.get("name") == "centre label"]
+    assert "TF0" in nodes and centre == ["<b>TF0</b>"]  # the centre's label: bold, on a box above its marker
+    assert sorted([*labels, "TF0"]) == sorted(nodes)  # every node labelled
     assert at.radio(key=state.net_layout_key("targets")).value == "concentric"
     at.radio(key=state.NET_VIEW).set_value("regulators").run()
     at.selectbox(key=state.NET_CENTRE_GENE).set_value("GENE0").run()

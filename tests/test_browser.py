@@ -36,12 +36,17 @@ FIRST_NODE_JS = """(gd) => {
 # value-axis ranges of a bar chart's panels, as drawn
 AXIS_RANGES_JS = """(gd) => Object.keys(gd._fullLayout).filter(k => /^xaxis\\d*$/.test(k))
   .map(k => gd._fullLayout[k].range.map(v => v.toFixed(6)).join(','))"""
-# nodes of a network chart and the non-empty text labels drawn in the page for them
-NODE_LABELS_JS = """(gd) => ({
-  nodes: gd._fullData.filter(t => t.customdata && t.mode && t.mode.includes('text'))
-           .reduce((n, t) => n + t.x.length, 0),
-  labels: Array.from(gd.querySelectorAll('g.textpoint text')).filter(e => e.textContent.trim()).length,
-})"""
+# nodes of a network chart and the non-empty text labels drawn in the page for them (a regulon's
+# centre is labelled by an annotation above its marker)
+NODE_LABELS_JS = """(gd) => {
+  const traces = gd._fullData.filter(t => t.customdata && t.mode && t.mode.includes('text'));
+  const names = new Set(traces.flatMap(t => Array.from(t.customdata)));
+  return {
+    nodes: traces.reduce((n, t) => n + t.x.length, 0),
+    labels: Array.from(gd.querySelectorAll('g.textpoint text')).filter(e => e.textContent.trim()).length
+      + Array.from(gd.querySelectorAll('g.annotation text')).filter(e => names.has(e.textContent.trim())).length,
+  };
+}"""
 TUTORIAL_ONLY = "GENE42"  # in the tutorial folder's tf_to_gene.csv, without a <GENE>.csv of its own
 
 

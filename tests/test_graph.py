@@ -211,3 +211,31 @@ def test_radial_labels_point_outwards_and_the_figure_grows_with_the_star():
     assert network.min_spacing(pos) * px_per_unit >= figures.LABEL_SPACING_PX - 1e-6
     assert fig.layout.height > figures.network_figure(*star(60), labels="radial").layout.height
     assert figures.network_figure(drawn, pos).layout.height == 700  # other layouts: unchanged
+
+
+@pytest.mark.parametrize("n_targets", [30, 89, 150, 300])
+def test_regulon_centre_marker_and_label_clear_the_first_ring_at_the_figures_size(n_targets):
+    """In the figure's own pixels (y scale): the centre's marker reaches at most a quarter of the way to
+    the first ring and clears it by 20 px or more; its label sits above the marker, in a gap of the
+    first ring. The old figure drew the centre of 300 targets 88 px wide, 1 px from ring 1, with its
+    label as plain text among the ring's labels."""
+    from cell2net_core.explore import figures
+
+    pairs = pd.DataFrame({"tf": "HUB", "gene": [f"G{i:03d}" for i in range(n_targets)], "mean_attr": 1.0,
+                          "std_attr": 0.1, "cell_type": "NK"})
+    drawn = network.pair_edges(pairs)
+    pos = network.arranged_layout(drawn, kind="concentric", centre="HUB")
+    fig = figures.network_figure(drawn, pos, labels="radial")
+    px = (fig.layout.height - 150) / (fig.layout.yaxis.range[1] - fig.layout.yaxis.range[0])
+    tfs, genes = (next(t for t in fig.data if t.name == name) for name in ("TF", "target gene"))
+    reach = figures.MARKER_REACH["diamond"] * tfs.marker.size[list(tfs.customdata).index("HUB")] / 2
+    ring = min(np.hypot(*pos[g]) for g in genes.customdata)
+    assert reach <= figures.CENTRE_REACH * ring * px + 1e-6
+    assert ring * px - reach - max(genes.marker.size) / 2 >= 20
+    label = next(a for a in fig.layout.annotations if a.name == "centre label")
+    assert label.text == "<b>HUB</b>" and (label.x, label.y) == (0, 0) and label.yanchor == "bottom"
+    assert label.yshift >= reach + 1 and label.bgcolor  # above the marker, on a box over the edges
+    assert not any("HUB" in (t.text or ()) for t in fig.data)  # drawn once, by the label above
+    first = [g for g in genes.customdata if np.hypot(*pos[g]) < ring + 1e-9]
+    up = [abs(np.degrees(np.arctan2(pos[g][1], pos[g][0])) - 90) for g in first]
+    assert min(up) >= 15  # no ring-1 node straight above the centre's label

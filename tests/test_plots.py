@@ -121,3 +121,29 @@ def test_image_config():
     assert cfg["toImageButtonOptions"] == {"format": "svg", "filename": "G1_bars_x", "scale": 2}
     with pytest.raises(Cell2NetInputError):
         figures.image_config("x", fmt="jpg")
+
+
+def test_network_figure_labels_a_large_graphs_few_in_one_trace(monkeypatch):
+    """Above MAX_LABELS nodes only the best-connected are labelled: their labels are one more trace (not
+    hoverable, no names to click), and the node traces carry no text, so a 1,600-node graph does not
+    move 1,600 empty labels on every pan and zoom; every node stays clickable and hoverable."""
+    pairs = network.pair_edges(random_table(n_genes=12, n_tfs=6, top=4))
+    pos = network.layout(pairs)
+    kinds = network.node_kinds(pairs)
+    every = figures.network_figure(pairs, pos)
+    assert all(t.mode == "markers+text" for t in every.data if t.customdata is not None)
+    assert "node labels" not in {t.name for t in every.data}
+    monkeypatch.setattr(figures, "_HUB_LABELS", 3)
+    few = figures.network_figure(pairs, pos, focus=["GENE5"], max_labels=len(kinds) - 1)
+    nodes = [t for t in few.data if t.customdata is not None]
+    assert all(t.mode == "markers" and t.text is None for t in nodes)
+    assert sorted(n for t in nodes for n in t.customdata) == sorted(kinds)
+    labels = next(t for t in few.data if t.name == "node labels")
+    degree = pd.concat([pairs["tf"], pairs["gene"]]).value_counts()
+    hubs = sorted(degree.index, key=lambda n: (-degree[n], n))[:3]
+    assert sorted(labels.text) == sorted({*hubs, "GENE5"})
+    assert labels.hoverinfo == "skip" and labels.customdata is None and labels.marker.opacity == 0
+    size = {n: s for t in nodes for n, s in zip(t.customdata, t.marker.size, strict=True)}
+    assert list(labels.marker.size) == [size[n] for n in labels.text]  # labels clear their node's marker
+    outline = {n: w for t in nodes for n, w in zip(t.customdata, t.marker.line.width, strict=True)}
+    assert outline["GENE5"] == 2.5 and sum(w > 0 for w in outline.values()) == 1  # only the focused outlined

@@ -25,6 +25,9 @@ __all__ = [
     "network_figure",
     "network_height",
     "radial_text_positions",
+    "radial_centre",
+    "CENTRE_REACH",
+    "MARKER_REACH",
     "LABEL_SPACING_PX",
     "compare_bars",
     "activity_heatmap",
@@ -374,21 +377,23 @@ def _edge_info_trace(
     pairs: pd.DataFrame, tf: np.ndarray, gene: np.ndarray, mean: np.ndarray, pos: dict[str, tuple[float, float]],
     trace: type = go.Scattergl,
 ) -> go.Scattergl:
-    """Invisible markers at edge midpoints whose hover names the edge, its mean and its group."""
+    """Hover points at edge midpoints naming the edge, its mean and its group; ``mode="none"``: hoverable
+    but nothing drawn, so 2,000 edges add no element to move on every pan and zoom."""
     mid_x = [(pos[t][0] + pos[g][0]) / 2 for t, g in zip(tf, gene, strict=True)]
     mid_y = [(pos[t][1] + pos[g][1]) / 2 for t, g in zip(tf, gene, strict=True)]
     groups = pairs["group"].astype(str).to_numpy() if "group" in pairs.columns else np.full(len(tf), "")
     return trace(
-        x=mid_x, y=mid_y, mode="markers", marker={"size": 4, "color": "rgba(0,0,0,0)"}, name="edge info",
+        x=mid_x, y=mid_y, mode="none", name="edge info",
         hovertext=[f"<b>{t} -> {g}</b><br>strongest in {c}: mean attribution {m:.4g}"
                    for t, g, m, c in zip(tf, gene, mean, groups, strict=True)],
         hoverinfo="text", showlegend=False,
     )
 
 
-#: Edge lines and markers are SVG (``scatter``) up to this many drawn edges, WebGL (``scattergl``) above:
-#: a WebGL context costs more to start than a few hundred SVG paths take to draw.
-SVG_MAX_EDGES = 1000
+#: Edge lines and markers are SVG (``scatter``) up to this many drawn edges (the page's default cap), WebGL
+#: (``scattergl``) above: a WebGL context costs more to start than 2,000 edges take to draw in SVG, and pan
+#: and zoom were no faster with it (``python -m benchmarks.network_interact``, docs/app.md).
+SVG_MAX_EDGES = 2000
 KNOWN_COLOUR = "#f1c40f"
 MOTIF_COLOUR = "#2c3e50"
 
@@ -426,6 +431,16 @@ _HUB_LABELS = 30
 LABEL_SPACING_PX = 50  # radial labels: the figure grows until the closest two nodes are this far apart
 _MAX_HEIGHT = 2400
 _RADIAL_Y = 1.12  # y axis range of radial-label figures: [-1.12, 1.12]
+_CHROME_PX = 150  # height taken by the title, margins and legend, not by the plot
+#: radial layouts: the centre's marker reaches at most this share of the way to the innermost ring
+CENTRE_REACH = 0.25
+#: how far a plotly marker of size ``s`` reaches from its centre, in units of ``s / 2``
+MARKER_REACH = {"circle": 1.0, "diamond": 1.3, "square": 1.42}
+_NODE_STYLES = (
+    ("TF", "diamond", _TF_COLOUR, "TF"),
+    ("gene", "circle", _GENE_COLOUR, "target gene"),
+    ("TF+gene", "square", _BOTH_COLOUR, "TF that is also a target"),
+)
 
 
 def radial_text_positions(pos: dict[str, tuple[float, float]], nodes: list[str]) -> list[str]:
@@ -464,8 +479,30 @@ def network_height(pos: dict[str, tuple[float, float]], *, labels: str = "above"
     if labels != "radial":
         return 700
     gap = min_spacing(pos)
-    need = 150 + 2 * _RADIAL_Y * LABEL_SPACING_PX / gap if np.isfinite(gap) and gap > 0 else 700
+    need = _CHROME_PX + 2 * _RADIAL_Y * LABEL_SPACING_PX / gap if np.isfinite(gap) and gap > 0 else 700
     return int(min(max(700, need), _MAX_HEIGHT))
+
+
+def radial_centre(pos: dict[str, tuple[float, float]], *, height: int) -> tuple[str | None, float]:
+    """The node at the centre of a concentric layout and how far (px) its marker may reach:
+    :data:`CENTRE_REACH` of the distance to the innermost ring at a figure ``height`` px tall
+    (y axis scale), so that its label above it and the first ring stay clear of it.
+
+    Examples
+    --------
+    >>> pos = {"HUB": (0.0, 0.0), "a": (0.2, 0.0), "b": (-1.0, 0.0)}
+    >>> centre, reach = radial_centre(pos, height=710)
+    >>> centre, round(reach, 1)
+    ('HUB', 12.5)
+    >>> radial_centre({"a": (0.5, 0.0), "b": (-0.5, 0.0)}, height=700)
+    (None, inf)
+    """
+    centre = next((n for n, (x, y) in pos.items() if np.hypot(x, y) < 1e-9), None)
+    others = [float(np.hypot(x, y)) for n, (x, y) in pos.items() if n != centre]
+    if centre is None or not others:
+        return centre, float("inf")
+    px_per_unit = (height - _CHROME_PX) / (2 * _RADIAL_Y)
+    return centre, CENTRE_REACH * min(others) * px_per_unit
 
 
 def _labelled(degree: pd.Series, focus_set: set[str], max_labels: int) -> set[str]:
@@ -476,42 +513,85 @@ def _labelled(degree: pd.Series, focus_set: set[str], max_labels: int) -> set[st
     return set(ranked[:_HUB_LABELS]) | focus_set
 
 
+def _node_sizes(nodes: list[str], deg: np.ndarray, symbol: str, centre: tuple[str, float] | None) -> list[float]:
+    """Marker sizes grow with degree; a radial layout's centre is capped to reach at most ``centre[1]`` px."""
+    sizes = (7 + 3.5 * np.sqrt(deg)).tolist()
+    if centre is not None and centre[0] in nodes:
+        i = nodes.index(centre[0])
+        sizes[i] = min(sizes[i], max(10.0, 2 * centre[1] / MARKER_REACH[symbol]))
+    return sizes
+
+
+def _label_trace(nodes: list[str], pos: dict[str, tuple[float, float]], sizes: list[float], font: dict,
+                 labels: str) -> go.Scatter:
+    """The labels of some nodes, on invisible markers of the nodes' sizes (so a label clears its node's
+    marker as plotly offsets it), not hoverable: the nodes' own traces stay markers only, so a large
+    graph does not carry an empty text element per node through every pan and zoom."""
+    return go.Scatter(
+        x=[pos[n][0] for n in nodes], y=[pos[n][1] for n in nodes], mode="markers+text", text=nodes,
+        textposition=radial_text_positions(pos, nodes) if labels == "radial" else "top center", textfont=font,
+        marker={"size": sizes, "opacity": 0}, hoverinfo="skip", showlegend=False, name="node labels",
+    )
+
+
 def _node_traces(
     pairs: pd.DataFrame, pos: dict[str, tuple[float, float]], focus_set: set[str], lit_nodes: set[str],
-    max_labels: int = MAX_LABELS, labels: str = "above",
+    max_labels: int = MAX_LABELS, labels: str = "above", centre: tuple[str, float] | None = None,
 ) -> list[go.Scatter]:
-    """One clickable marker trace per node kind, sized by degree, faded outside ``lit_nodes`` when focused."""
+    """One clickable marker trace per node kind, sized by degree, faded outside ``lit_nodes`` when focused.
+
+    Every node labelled: each trace carries its labels and a thin outline per marker; otherwise the
+    labelled few are one more trace (:func:`_label_trace`) and only focused nodes are outlined.
+    ``centre``: a radial layout's centre node and its marker's largest reach (px); its label is left
+    to :func:`_centre_label`, drawn over everything with a background."""
     kinds = node_kinds(pairs)
     degree = pd.concat([pairs["tf"], pairs["gene"]]).astype(str).value_counts()
-    labelled = _labelled(degree, focus_set, max_labels)
-    styles = (
-        ("TF", "diamond", _TF_COLOUR, "TF"),
-        ("gene", "circle", _GENE_COLOUR, "target gene"),
-        ("TF+gene", "square", _BOTH_COLOUR, "TF that is also a target"),
-    )
-    traces = []
-    for kind, symbol, colour, label in styles:
+    labelled = _labelled(degree, focus_set, max_labels) - {centre[0] if centre else None}
+    every = len(labelled) == len(degree) - (centre is not None)
+    font = {"size": 10 if len(degree) <= 60 or labels == "radial" else 8, "shadow": "auto"}
+    outline = 0.5 if len(degree) <= max_labels else 0.0  # a large graph: focused nodes only (faster pan and zoom)
+    traces, size_of = [], {}
+    for kind, symbol, colour, label in _NODE_STYLES:
         nodes = sorted(n for n, k in kinds.items() if k == kind)
         if not nodes:
             continue
         deg = degree.reindex(nodes).to_numpy(dtype=float)
+        sizes = _node_sizes(nodes, deg, symbol, centre)
+        size_of.update(zip(nodes, sizes, strict=True))
         lit = [not focus_set or n in lit_nodes for n in nodes]
-        hover = [f"<b>{n}</b> ({kind})<br>degree: {int(d)}" for n, d in zip(nodes, deg, strict=True)]
+        hover = [f"<b>{n}</b> ({kind})<br>degree: {int(d)}" + (
+                 "<br>(marker drawn smaller than its degree gives, to keep the rings around it readable)"
+                 if s < 7 + 3.5 * np.sqrt(d) else "") for n, d, s in zip(nodes, deg, sizes, strict=True)]
+        text = {"mode": "markers+text", "text": [n if n in labelled else "" for n in nodes], "textfont": font,
+                "textposition": radial_text_positions(pos, nodes) if labels == "radial" else "top center"}
         traces.append(
             go.Scatter(
-                x=[pos[n][0] for n in nodes], y=[pos[n][1] for n in nodes],
-                mode="markers+text", text=[n if n in labelled else "" for n in nodes],
-                textposition=radial_text_positions(pos, nodes) if labels == "radial" else "top center",
-                textfont={"size": 10 if len(degree) <= 60 or labels == "radial" else 8},
+                x=[pos[n][0] for n in nodes], y=[pos[n][1] for n in nodes], **(text if every else {"mode": "markers"}),
                 customdata=nodes, hovertext=hover, hoverinfo="text", name=label,
                 marker={
-                    "symbol": symbol, "color": colour, "size": (7 + 3.5 * np.sqrt(deg)).tolist(),
+                    "symbol": symbol, "color": colour, "size": sizes,
                     "opacity": [1.0 if x else 0.2 for x in lit],
-                    "line": {"width": [2.5 if n in focus_set else 0.5 for n in nodes], "color": "black"},
+                    "line": {"width": [2.5 if n in focus_set else outline for n in nodes], "color": "black"},
                 },
             )
         )
+    if not every and labelled:
+        shown = sorted(labelled)
+        traces.append(_label_trace(shown, pos, [size_of[n] for n in shown], font, labels))
     return traces
+
+
+def _centre_label(traces: list[go.Scatter], centre: str) -> dict:
+    """The centre node's name in bold on a white box just above its marker, over edges and ring nodes."""
+    styles = {label: (symbol, colour) for _, symbol, colour, label in _NODE_STYLES}
+    trace = next(t for t in traces if t.customdata is not None and centre in t.customdata)
+    symbol, colour = styles[trace.name]
+    size = trace.marker.size[list(trace.customdata).index(centre)]
+    reach = MARKER_REACH[symbol] * size / 2 + 1.5  # + half the widest (focus) outline
+    return {"x": 0, "y": 0, "xref": "x", "yref": "y", "text": f"<b>{centre}</b>", "showarrow": False,
+            "yanchor": "bottom", "yshift": reach + 2, "font": {"size": 12, "color": "#222"},
+            "bgcolor": "rgba(255,255,255,0.9)", "bordercolor": colour, "borderwidth": 1, "borderpad": 1,
+            "name": "centre label"}
 
 
 def network_figure(
@@ -556,10 +636,17 @@ def network_figure(
         fig.add_trace(trace)
     fig.add_trace(_edge_info_trace(pairs, tf, gene, mean, pos, kind))
     lit_nodes = focus_set | set(tf[near]) | set(gene[near])
-    for trace in _node_traces(pairs, pos, focus_set, lit_nodes, max_labels, labels):
+    drawn = {n: pos[n] for n in {*tf, *gene}}
+    height = network_height(drawn, labels=labels)
+    centre, reach = radial_centre(drawn, height=height) if labels == "radial" else (None, 0.0)
+    nodes = _node_traces(pairs, pos, focus_set, lit_nodes, max_labels, labels,
+                         (centre, reach) if centre is not None else None)
+    for trace in nodes:
         fig.add_trace(trace)
+    if centre is not None:
+        fig.add_annotation(_centre_label(nodes, centre))
     fig.update_layout(
-        title=title, height=network_height({n: pos[n] for n in {*tf, *gene}}, labels=labels),
+        title=title, height=height,
         showlegend=True, hovermode="closest",
         legend={"title": "colour: sign of the strongest group; width: |mean attribution|; shape: kind; "
                          "size: degree", "orientation": "h", "y": -0.02,

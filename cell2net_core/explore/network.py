@@ -541,23 +541,26 @@ ONE_RING = 24
 def _rings(nodes: list[str]) -> dict[str, tuple[float, float]]:
     """Nodes on concentric rings around the origin, in order (strongest innermost), outer radius 1.
 
-    Up to :data:`ONE_RING` nodes share one ring. Above, ring ``k`` (radius ``k``) holds
-    ``floor(2 pi k)`` nodes spread evenly, each ring turned half a step against the one inside it,
-    so neighbours on a ring and across rings stay at least ~0.95 ring gaps apart: after scaling,
-    the closest two label anchors are about ``1.7 / sqrt(n)`` apart, not crowded on one ring.
+    Up to :data:`ONE_RING` nodes share one ring. Above, ring ``k`` (radius ``k + 1/2``) holds
+    ``floor(2 pi (k + 1/2))`` nodes spread evenly, so neighbours on a ring and across rings stay at
+    least ~1 ring gap apart: after scaling, the closest two label anchors are about ``1.7 / sqrt(n)``
+    apart, not crowded on one ring. The centre keeps 1.5 gaps to the first ring, room for its
+    marker and its label above it: odd rings leave a gap straight above the centre, even rings are
+    turned half a step against them.
     """
     if len(nodes) <= ONE_RING:
         angles = 2 * np.pi * np.arange(len(nodes)) / max(1, len(nodes))
         return {n: (float(np.cos(a)), float(np.sin(a))) for n, a in zip(nodes, angles, strict=True)}
     pos, i, k = {}, 0, 1
     while i < len(nodes):
-        chunk = nodes[i:i + int(2 * np.pi * k)]
-        turn = np.pi / len(chunk) * ((k + 1) % 2)  # ring 1 unturned: no node right above the centre's label
+        radius = k + 0.5
+        chunk = nodes[i:i + int(2 * np.pi * radius)]
+        turn = np.pi / 2 + np.pi / len(chunk) * (k % 2)
         for j, n in enumerate(chunk):
             a = 2 * np.pi * j / len(chunk) + turn
-            pos[n] = (k * np.cos(a), k * np.sin(a))
+            pos[n] = (radius * np.cos(a), radius * np.sin(a))
         i, k = i + len(chunk), k + 1
-    outer = k - 1
+    outer = k - 0.5
     return {n: (float(x / outer), float(y / outer)) for n, (x, y) in pos.items()}
 
 
