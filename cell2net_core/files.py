@@ -67,13 +67,18 @@ def atomic_write(path: str | os.PathLike, data: bytes | str, *, sync_folder: boo
 
 
 def _pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` still runs; an exited one not yet reaped (a zombie) does not: its locks are gone."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:  # alive, another user's
         return True
-    return True
+    try:  # Linux: a killed run's worker processes can stay zombies while nothing reaps them
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as fh:
+            return fh.read().rsplit(")", 1)[-1].split()[:1] != ["Z"]
+    except OSError:
+        return True
 
 
 def remove_stale_tmp(folder: str | os.PathLike) -> list[Path]:

@@ -195,3 +195,20 @@ def test_per_gene_csvs_parsed_as_one_read_as_each_alone(tmp_path):
         fh.write("TF9,GENE4,B cell,not a number,0.1,12,0.5,True\n")
     with pytest.raises(Cell2NetInputError, match="GENE4.csv.*'mean_attr' is not numeric"):
         store._read_tables(csvs)
+
+
+def test_a_killed_writer_left_as_a_zombie_counts_as_gone(tmp_path):
+    """A killed run's worker process may stay a zombie (nothing reaps it): its temporary file is stale."""
+    import os
+    import time
+
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0)
+    try:
+        time.sleep(0.3)  # exited, not reaped
+        left = tmp_path / f".GENE0.npy.{pid}.0123456789abcdef.tmp"
+        left.write_bytes(b"half a file")
+        assert files.remove_stale_tmp(tmp_path) == [left] and not left.exists()
+    finally:
+        os.waitpid(pid, 0)
