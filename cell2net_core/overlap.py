@@ -158,8 +158,10 @@ def map_in_processes(
     dataset read once, not once per worker), and ``fn`` need not pickle, only its results. So
     call it from a plain process (the command line): not one that has initialised CUDA, nor a
     server whose other threads may hold locks (Streamlit's); POSIX only. A worker that dies
-    (killed, out of memory) gives its item ``crashed(i, item)``; the rest go on in new workers.
-    ``should_stop`` and ``done`` work as in :func:`map_in_threads`; Ctrl-C reaches the caller only.
+    (killed, out of memory) takes the items in flight with it: each gets one more try in new
+    workers, and an item lost twice gives ``crashed(i, item)``; the rest go on. ``should_stop``
+    and ``done`` work as in :func:`map_in_threads`. Workers ignore Ctrl-C: the caller gets it,
+    starts no more items and waits for the running ones to finish before it raises.
 
     Examples
     --------

@@ -139,6 +139,27 @@ def test_worker_processes_write_the_thread_files_and_name_a_bad_gene(many, local
     assert _files(tmp_path / "out") == _files(local_run)
 
 
+def test_ctrl_c_with_worker_processes_stops_cleanly_and_resumes(many, tmp_path, capsys):
+    """SIGINT to the command's process group (as a terminal's Ctrl-C): running genes finish, no temporary file."""
+    out = tmp_path / "out"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([sys.executable, "-m", "cell2net_core", *_argv(many, out, "--workers", "2")], cwd=ROOT,
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)  # fmt: skip
+    deadline = time.monotonic() + 120
+    while not list(out.glob("*.npy")) and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.005)
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and "interrupted: finished genes are stored" in err, err[-500:]
+    stored = {p.stem for p in out.glob("*.npy")}
+    assert 0 < len(stored) < N_GENES and not list(out.glob(".*.tmp"))
+    assert all((out / f"{g}.csv").is_file() and (out / f"{g}.json").is_file() for g in stored)  # whole genes only
+    capsys.readouterr()
+    assert cli.main(_argv(many, out, "--workers", "2")) == 0
+    assert f"{len(stored)} loaded from" in capsys.readouterr().err
+
+
 def _kill_half_way(argv: list[str], out: Path) -> None:
     """Start the command, kill -9 it once some but not all genes are stored."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
