@@ -149,9 +149,10 @@ def _captum(
     w_tf = module.fc[0].weight.double()[:, module.tf_slice]  # (32, T)
     v, _ = _affine_after_relu(module.fc)
     step_sizes, alphas = _gauss_legendre(n_steps)
-    points = torch.tensor(alphas, dtype=torch.float64, device=offset.device)  # increasing
-    # weight of the first i points, i = 0..n_steps
-    upto = torch.cat([points.new_zeros(1), torch.cumsum(torch.tensor(step_sizes, dtype=torch.float64), 0).to(points)])
+    points, order = torch.sort(torch.tensor(alphas, dtype=torch.float64))  # leggauss gives them increasing already
+    weights = torch.tensor(step_sizes, dtype=torch.float64)[order]
+    upto = torch.cat([points.new_zeros(1), torch.cumsum(weights, 0)]).to(offset.device)  # weight of the first i points
+    points = points.to(offset.device)
 
     def batch(sl: slice) -> torch.Tensor:
         t, a = tf_exp[sl].double(), offset[sl]
