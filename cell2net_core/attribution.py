@@ -33,6 +33,8 @@ __all__ = ["Attribution", "METHODS", "MAX_N_STEPS", "default_batch_size", "run_b
 
 _BATCH = 4096
 Progress = Callable[[int, int], None]
+#: ``share(a, s, root)``: each hidden unit's weight of the path where it is live (see :func:`_integrate`)
+Share = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -128,43 +130,61 @@ def run_batched(
     return torch.cat(parts) if parts else torch.empty(0)
 
 
-def _captum(
+def _integrate(
     module: PeaksTF2GeneExpressionPoisson,
     offset: torch.Tensor,
     tf_exp: torch.Tensor,
+    live: Share,
     *,
-    n_steps: int,
     multiply_by_inputs: bool,
     batch_size: int,
     progress: Progress | None,
 ) -> torch.Tensor:
-    """captum's Integrated Gradients sum in float64: its Gauss-Legendre points and weights, gradients in closed form.
+    """The path-averaged gradient of the head, float64, times ``tf_exp`` when ``multiply_by_inputs``.
 
-    At ``alpha * tf_exp`` the head's gradient is ``(1[a + alpha s > 0] * v) @ w_tf`` (``a`` the offset, ``s``
-    the hidden units' slope along the path), the value captum's autograd gives there. A unit is live on
-    one side of its root ``-a / s``, so the weighted sum over points is the summed weight of the points
-    on that side (a sorted search), then one matrix product: no forward and backward pass per point.
-    tests/test_attribution.py checks the numbers against captum's ``IntegratedGradients`` on the whole module.
+    Along ``alpha * tf_exp`` hidden unit ``j`` has pre-activation ``a_j + alpha s_j`` (``a`` the offset,
+    ``s`` its slope) and the head's gradient is ``(1[a + alpha s > 0] * v) @ w_tf``; so the average is
+    ``(share * v) @ w_tf`` with ``share = live(a, s, root)`` each unit's weight of the path where it is
+    live, ``root = -a / s`` (where ``s != 0``) the point where it turns on or off.
     """
     w_tf = module.fc[0].weight.double()[:, module.tf_slice]  # (32, T)
     v, _ = _affine_after_relu(module.fc)
-    step_sizes, alphas = _gauss_legendre(n_steps)
-    points, order = torch.sort(torch.tensor(alphas, dtype=torch.float64))  # leggauss gives them increasing already
-    weights = torch.tensor(step_sizes, dtype=torch.float64)[order]
-    upto = torch.cat([points.new_zeros(1), torch.cumsum(weights, 0)]).to(offset.device)  # weight of the first i points
-    points = points.to(offset.device)
 
     def batch(sl: slice) -> torch.Tensor:
         t, a = tf_exp[sl].double(), offset[sl]
-        s = t @ w_tf.T  # a unit is live where a + alpha * s > 0: alpha above the root (s > 0) or below it (s < 0)
+        s = t @ w_tf.T  # (B, 32)
         root = (-a / torch.where(s != 0, s, torch.ones_like(s))).contiguous()
-        above = upto[-1] - upto[torch.searchsorted(points, root, right=True)]
-        below = upto[torch.searchsorted(points, root, right=False)]
-        frac = torch.where(s > 0, above, torch.where(s < 0, below, (a > 0).double() * upto[-1]))
-        grad = (frac * v) @ w_tf
+        grad = (live(a, s, root) * v) @ w_tf  # (B, T)
         return grad * t if multiply_by_inputs else grad
 
     return run_batched(batch, len(tf_exp), batch_size=batch_size, progress=progress)
+
+
+def _captum_share(n_steps: int, device: torch.device) -> Share:
+    """captum's Integrated Gradients sum: the summed Gauss-Legendre weight of its points where a unit is live.
+
+    A unit is live above its root (``s > 0``) or below it (``s < 0``), so that weight is a sorted search
+    over the points: captum's own points and weights, without a forward and backward pass per point.
+    tests/test_attribution.py checks the numbers against captum's ``IntegratedGradients`` on the whole module.
+    """
+    step_sizes, alphas = _gauss_legendre(n_steps)
+    points, order = torch.sort(torch.tensor(alphas, dtype=torch.float64))  # leggauss gives them increasing already
+    weights = torch.tensor(step_sizes, dtype=torch.float64)[order]
+    upto = torch.cat([points.new_zeros(1), torch.cumsum(weights, 0)]).to(device)  # weight of the first i points
+    points = points.to(device)
+
+    def live(a: torch.Tensor, s: torch.Tensor, root: torch.Tensor) -> torch.Tensor:
+        above = upto[-1] - upto[torch.searchsorted(points, root, right=True)]
+        below = upto[torch.searchsorted(points, root, right=False)]
+        return torch.where(s > 0, above, torch.where(s < 0, below, (a > 0).double() * upto[-1]))
+
+    return live
+
+
+def _exact_share(a: torch.Tensor, s: torch.Tensor, root: torch.Tensor) -> torch.Tensor:
+    """The exact share of ``alpha`` in [0, 1] where ``a + alpha * s > 0``."""
+    root = root.clamp(0.0, 1.0)
+    return torch.where(s > 0, 1.0 - root, torch.where(s < 0, root, (a > 0).double()))
 
 
 def _affine_after_relu(fc: nn.Sequential) -> tuple[torch.Tensor, torch.Tensor]:
@@ -174,31 +194,6 @@ def _affine_after_relu(fc: nn.Sequential) -> tuple[torch.Tensor, torch.Tensor]:
     shift = bn.bias.double() - bn.running_mean.double() * scale
     w2 = out.weight.double()[0]
     return w2 * scale, (w2 * shift).sum() + out.bias.double()[0]
-
-
-def _exact(
-    module: PeaksTF2GeneExpressionPoisson,
-    offset: torch.Tensor,
-    tf_exp: torch.Tensor,
-    *,
-    multiply_by_inputs: bool,
-    batch_size: int,
-    progress: Progress | None,
-) -> torch.Tensor:
-    """Closed-form path integral, float64: each hidden unit is live on a known share of the path."""
-    w_tf = module.fc[0].weight.double()[:, module.tf_slice]  # (32, T)
-    v, _ = _affine_after_relu(module.fc)
-
-    def batch(sl: slice) -> torch.Tensor:
-        t, a = tf_exp[sl].double(), offset[sl]
-        s = t @ w_tf.T  # slope of each hidden unit along the path, (B, 32)
-        # share of alpha in [0, 1] where a + alpha * s > 0
-        root = (-a / torch.where(s != 0, s, torch.ones_like(s))).clamp(0.0, 1.0)
-        frac = torch.where(s > 0, 1.0 - root, torch.where(s < 0, root, (a > 0).double()))
-        grad = (frac * v) @ w_tf  # mean gradient along the path, (B, T)
-        return grad * t if multiply_by_inputs else grad
-
-    return run_batched(batch, len(tf_exp), batch_size=batch_size, progress=progress)
 
 
 def _head_value(module: PeaksTF2GeneExpressionPoisson, offset: torch.Tensor, tf_exp: torch.Tensor) -> torch.Tensor:
@@ -259,10 +254,8 @@ def tf_attr(
         before, tf_exp, after = _head_parts(module, inputs, dev)
         offset = _offset(module, before, after)
         options = {"multiply_by_inputs": multiply_by_inputs, "batch_size": batch_size, "progress": progress}
-        if method == "captum":
-            attr = _captum(module, offset, tf_exp, n_steps=n_steps, **options)
-        else:
-            attr = _exact(module, offset, tf_exp, **options)
+        share = _captum_share(n_steps, offset.device) if method == "captum" else _exact_share
+        attr = _integrate(module, offset, tf_exp, share, **options)
         delta = _head_value(module, offset, tf_exp) - _head_value(module, offset, torch.zeros_like(tf_exp))
     bad = int((~torch.isfinite(attr.float())).sum())  # as stored: float32
     if bad:
