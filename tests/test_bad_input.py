@@ -214,6 +214,13 @@ def test_n_steps_beyond_the_cap_is_refused_before_allocating(work, capsys):
     assert not (work / "out").exists()
 
 
+@pytest.mark.parametrize("flag", [("--workers", "0"), ("--threads", "0"), ("--workers", "-2")])
+def test_zero_workers_or_threads_are_refused_with_their_names(work, capsys, flag):
+    code, err = attribute(capsys, work, "--method", "exact", *flag)
+    assert code == 2 and "must be at least 1" in err and f"{flag[0]} ({flag[1]})" in err
+    assert not list((work / "out").glob("*.npy"))  # refused before any gene
+
+
 # ----------------------------------------------------------------------------- freshness
 
 
