@@ -40,7 +40,10 @@ def test_tf_bars_share_one_value_axis_with_a_title_unless_asked():
     axes = [fig.layout[k] for k in fig.layout if k.startswith("xaxis")]
     assert len({tuple(a.range) for a in axes}) == 1 and axes[0].range[1] >= 3.3  # C in B cell: 3 + 0.3
     assert all(a.matches == "x" for a in axes)
-    assert any(a.title.text == figures.VALUE_TITLE for a in axes)
+    titles = [a.title.text for a in axes if a.title.text] + [n.text for n in fig.layout.annotations]
+    assert titles.count(figures.VALUE_TITLE) == 1  # said once, under the panels, not once per bottom panel
+    one = figures.tf_bars(gene_table()[lambda t: t["cell_type_v2"] == "NK"], "G1")  # one panel: its axis's title
+    assert one.layout.xaxis.title.text == figures.VALUE_TITLE
     own = figures.tf_bars(gene_table(), "G1", shared_axis=False)
     assert all(own.layout[k].range is None for k in own.layout if k.startswith("xaxis"))
     same = figures.tf_bars(gene_table().assign(mean_attr=[2.0, 1.0, 0.5, 3.0]), "G1", same_order=True)

@@ -225,7 +225,11 @@ def tf_bars(table: pd.DataFrame, gene: str, *, grouped: bool = False, shared_axi
         )
     if shared_axis:
         fig.update_xaxes(range=_shared_range(rows, kind), matches="x")
-    fig.update_xaxes(title_text=VALUE_TITLE, title_font={"size": 10}, row=nrows)
+    if ncols == 1:
+        fig.update_xaxes(title_text=VALUE_TITLE, title_font={"size": 10}, row=nrows)
+    else:  # once, centred under the panels: one title per bottom panel would run into its neighbours
+        fig.add_annotation(text=VALUE_TITLE, xref="paper", yref="paper", x=0.5, y=0, yshift=-34, showarrow=False,
+                           xanchor="center", yanchor="top", font={"size": 11})  # fmt: skip
     fig.update_layout(height=max(350, 300 * nrows))
     for name, colour in (("activation (mean > 0)", POSITIVE), ("repression (mean < 0)", NEGATIVE)):
         fig.add_trace(go.Bar(x=[None], y=[None], marker_color=colour, name=name, showlegend=True))
