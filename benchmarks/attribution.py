@@ -9,9 +9,9 @@ Everything is measured side by side in one run on the same machine. The tutorial
 loop (captum over the full module, 2 metacells per call, 100 steps) is timed on a
 sample of metacells and extrapolated to all; ours run on all metacells. Then the
 whole ``attribute`` command runs on a generated dataset of ``--cli-genes`` genes, today's code
-(with its default threads and with ``--workers 2`` worker processes) and the code of ``--before``
-(default ``eac9855``, when issue 12 was filed) in fresh processes, side by side, with the files
-compared (``benchmarks/scaling.py``'s helpers).
+(with its default flags, a forked worker process per core, and with ``--workers 1``, genes in threads
+of one process) and the code of ``--before`` (default ``eac9855``, when issue 12 was filed) in
+fresh processes, side by side, with the files compared (``benchmarks/scaling.py``'s helpers).
 """
 
 from __future__ import annotations
@@ -107,8 +107,8 @@ def bench_cli(args: argparse.Namespace) -> None:
         for method in ("captum", "exact"):
             argv = ["attribute", "--mdata", str(root / "mdata.h5mu"), "--models", str(root / "model")]
             argv += ["--method", method, "--device", "cpu"]
-            runs = {f"{args.before} (issue 12 filed)": (before, []), "now": (ROOT, []),
-                    "now, --workers 2": (ROOT, ["--workers", "2"])}  # fmt: skip
+            runs = {f"{args.before} (--before)": (before, []), "now, default flags": (ROOT, []),
+                    "now, --workers 1 (threads)": (ROOT, ["--workers", "1"])}  # fmt: skip
             runs = {k: v for k, v in runs.items() if v[0] is not None}
             best = dict.fromkeys(runs, float("inf"))
             for r in range(args.rounds):
@@ -117,7 +117,7 @@ def bench_cli(args: argparse.Namespace) -> None:
                     best[name] = min(best[name], time_cli(src, [*argv, "--out", str(out), *flags]))
             for i, (name, secs) in enumerate(best.items()):
                 ratio = f"x{best[next(iter(best))] / secs:.2f}" if before else ""
-                print(f"  --method {method:6s} {name:24s} {secs:6.1f} s, {args.cli_genes / secs:5.1f} genes/s {ratio}")
+                print(f"  --method {method:6s} {name:28s} {secs:6.1f} s, {args.cli_genes / secs:5.1f} genes/s {ratio}")
                 if before and i:
                     print(f"    files: {compare_files(root / f'{method}_{i}_0', root / f'{method}_0_0')}")
 

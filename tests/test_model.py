@@ -61,16 +61,36 @@ def test_split_merge_embedding_is_cell2nets_convolution_path():
     torch.testing.assert_close(split, conv_path, rtol=0, atol=1e-6 * scale)
 
 
-@pytest.mark.parametrize("train", [False, True])
-def test_self_attention_is_torchs_multihead_attention(train):
+@pytest.mark.parametrize(
+    ("train", "grad", "length"),
+    [(False, False, 7), (False, False, 1), (False, False, model.BATCH_LAST_TOKENS), (False, True, 7),
+     (False, False, model.BATCH_LAST_TOKENS + 1), (True, False, 7)],
+)
+def test_self_attention_is_torchs_multihead_attention(train, grad, length):
+    """Both paths (batch-last without gradients in eval mode up to 32 peaks; the fused kernel otherwise)."""
     block = model.AttentionBlock(16).train(train)
     torch.manual_seed(0)
     for p in block.parameters():
         torch.nn.init.normal_(p, std=0.5)
-    h = torch.randn(64, 7, 16)
-    with torch.no_grad():
-        ours, theirs = block.self_attention(h), block.attn(h, h, h, need_weights=False)[0]
+    h = torch.randn(64, length, 16)
+    with torch.set_grad_enabled(grad):
+        ours, theirs = block.self_attention(h).detach(), block.attn(h, h, h, need_weights=False)[0].detach()
     torch.testing.assert_close(ours, theirs, rtol=0, atol=1e-6 * float(theirs.abs().max()))
+
+
+def test_batch_last_attention_is_taken_only_without_gradients_in_eval_mode(monkeypatch):
+    calls = []
+    real = model._attend_batch_last
+    monkeypatch.setattr(model, "_attend_batch_last", lambda qkv: calls.append(qkv.shape[1]) or real(qkv))
+    block = model.AttentionBlock(16).eval()
+    h = torch.randn(5, 3, 16)
+    with torch.no_grad():
+        block.self_attention(h)
+        block.self_attention(torch.randn(5, model.BATCH_LAST_TOKENS + 1, 16))
+    block.self_attention(h)  # with gradients: the fused kernel
+    with torch.no_grad():
+        block.train().self_attention(h)
+    assert calls == [3]
 
 
 def test_one_torch_thread_holds_in_a_block_while_an_overlapping_one_ends():

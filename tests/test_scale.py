@@ -139,6 +139,18 @@ def test_worker_processes_write_the_thread_files_and_name_a_bad_gene(many, local
     assert _files(tmp_path / "out") == _files(local_run)
 
 
+@pytest.mark.parametrize(("cores", "genes", "expect"), [(2, 3, "2 worker processes"), (4, 3, "3 worker processes"),
+                                                     (1, 3, "local\n"), (2, 1, "local\n")])
+def test_the_command_runs_a_worker_process_per_core_by_default(many, tmp_path, capsys, monkeypatch, cores, genes,
+                                                                expect):
+    """On a CPU: one forked worker per usable core, no more than the genes; one core or one gene: threads."""
+    monkeypatch.setattr(cli, "USABLE_CORES", cores)
+    assert cli.main(_argv(many, tmp_path / "out", "--genes", ",".join(GENES[:genes]))) == 0
+    err = capsys.readouterr().err
+    assert expect in err and f"{genes} computed" in err
+    assert sorted(p.name for p in (tmp_path / "out").glob("*.npy")) == [f"{g}.npy" for g in GENES[:genes]]
+
+
 def test_ctrl_c_with_worker_processes_stops_cleanly_and_resumes(many, tmp_path, capsys):
     """SIGINT to the command's process group (as a terminal's Ctrl-C): running genes finish, no temporary file."""
     out = tmp_path / "out"
