@@ -69,8 +69,8 @@ def _scale_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--ray-address", default=None, help="ray: 'auto' or HOST:PORT (default: start a local cluster)")
     p.add_argument("--workers", type=int, default=None,
                    help="ray: CPUs of the local cluster (tasks at once; default 2); local, on a CPU: worker processes "
-                   f"(forked, one gene each at once; default: usable cores, here {USABLE_CORES}, at most one per gene; "
-                   "1: genes in --threads threads of this process, as always on CUDA)")
+                   f"(forked, one gene each at once; default on Linux: usable cores, here {USABLE_CORES}, at most "
+                   "one per gene; 1: genes in --threads threads of this process, as always on CUDA)")
     p.add_argument("--gpus-per-task", type=float, default=0.0, help="ray: GPUs per gene task (fractional allowed)")
 
 
@@ -93,6 +93,14 @@ def _attribute_with(args: argparse.Namespace, mdata, genes: list[str], settings,
     return attribute_genes(mdata, genes, model_dir=args.models, out_dir=args.out, settings=settings, force=args.force,
                            evidence=evidence, progress=lambda i, n, gene, _: progress(i, n, gene),
                            threads=args.threads, processes=args.workers)  # fmt: skip
+
+
+def _default_workers(backend: str, n_genes: int) -> int:
+    """Ray: 2 CPUs. Local: a forked worker process per usable core, at most one per gene (x1.3 the
+    genes/s of threads on 2 cores, docs/scaling.md); 1 (threads) where fork is not the safe default (not Linux)."""
+    if backend == "ray":
+        return 2
+    return max(1, min(USABLE_CORES, n_genes)) if sys.platform.startswith("linux") else 1
 
 
 def _genes_to_attribute(mdata, args: argparse.Namespace) -> list[str]:
@@ -130,8 +138,8 @@ def _run_attribute(args: argparse.Namespace) -> int:
     group_labels(mdata, settings.groupby)
     genes = _genes_to_attribute(mdata, args)
     reference = read_reference(args.reference) if args.reference else None
-    if args.workers is None:  # local on a CPU: a process per core (x1.3 the genes/s of threads, docs/scaling.md)
-        args.workers = 2 if args.backend == "ray" else max(1, min(USABLE_CORES, len(genes)))
+    if args.workers is None:
+        args.workers = _default_workers(args.backend, len(genes))
     where = f"Ray ({args.ray_address or f'local, {args.workers} workers'})" if args.backend == "ray" else "local"
     if args.backend == "local" and args.workers > 1 and resolve_device(settings.device).type == "cpu":
         where += f", {args.workers} worker processes"
