@@ -88,7 +88,17 @@ class AttentionBlock(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``(B, P, D)`` -> ``(B, P, D)``."""
         x = x + self.self_attention(self.ln_1(x))
-        return x + self.mlpf(self.ln_2(x))
+        return x + self.feed_forward(self.ln_2(x))
+
+    def feed_forward(self, h: torch.Tensor) -> torch.Tensor:
+        """``self.mlpf(h)``: cell2net's two linear layers have no activation between them, so without
+        gradients in eval mode they run as one (``W2 W1``, ``W2 b1 + b2``): a quarter of the multiply-adds
+        for 16 -> 64 -> 16; float32 rounding differs (within 1e-6 of the largest value, tested)."""
+        if self.training or torch.is_grad_enabled():
+            return self.mlpf(h)
+        first, second = self.mlpf[0], self.mlpf[1]
+        weight, bias = second.weight @ first.weight, second.weight @ first.bias + second.bias
+        return torch.relu(F.linear(h, weight, bias))  # then Dropout: nothing in eval mode
 
     def self_attention(self, h: torch.Tensor) -> torch.Tensor:
         """``self.attn(h, h, h)`` through ``scaled_dot_product_attention``, or :func:`_attend_batch_last`.

@@ -78,6 +78,22 @@ def test_self_attention_is_torchs_multihead_attention(train, grad, length):
     torch.testing.assert_close(ours, theirs, rtol=0, atol=1e-6 * float(theirs.abs().max()))
 
 
+@pytest.mark.parametrize(("train", "grad"), [(False, False), (False, True), (True, False)])
+def test_feed_forward_is_the_blocks_mlp(train, grad):
+    """Fused into one linear map without gradients in eval mode; the module's own layers otherwise."""
+    block = model.AttentionBlock(16).train(train)
+    torch.manual_seed(1)
+    for p in block.parameters():
+        torch.nn.init.normal_(p, std=0.5)
+    h = torch.randn(200, 7, 16)
+    with torch.set_grad_enabled(grad):
+        torch.manual_seed(3)  # dropout's draws (train mode): the same in both calls
+        ours = block.feed_forward(h).detach()
+        torch.manual_seed(3)
+        theirs = block.mlpf(h).detach()
+    torch.testing.assert_close(ours, theirs, rtol=0, atol=1e-6 * float(theirs.abs().max()))
+
+
 def test_batch_last_attention_is_taken_only_without_gradients_in_eval_mode(monkeypatch):
     calls = []
     real = model._attend_batch_last
