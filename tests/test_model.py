@@ -94,6 +94,22 @@ def test_feed_forward_is_the_blocks_mlp(train, grad):
     torch.testing.assert_close(ours, theirs, rtol=0, atol=1e-6 * float(theirs.abs().max()))
 
 
+@pytest.mark.parametrize("length", [256, 9])
+def test_max_of_pairs_is_the_encoders_pooling(length):
+    x = torch.randn(2, 5, 3, length)
+    x[..., 1] = x[..., 0]  # a tie
+    pool = torch.nn.MaxPool2d(kernel_size=(1, 2), stride=(1, 2))
+    assert torch.equal(model._max_of_pairs(x), pool(x))
+
+
+def test_sequence_encoder_gives_the_same_numbers_with_and_without_gradients():
+    enc = model.SeqEncoder().eval()
+    x = torch.nn.functional.one_hot(torch.randint(0, 4, (1, 3, 256), generator=torch.Generator().manual_seed(0)), 4)
+    with torch.no_grad():
+        fast = enc(x.float())
+    assert torch.equal(fast, enc(x.float()).detach())
+
+
 def test_batch_last_attention_is_taken_only_without_gradients_in_eval_mode(monkeypatch):
     calls = []
     real = model._attend_batch_last
