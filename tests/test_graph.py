@@ -261,7 +261,7 @@ def test_radial_figure_above_max_labels_leaves_out_what_has_no_room_and_says_so(
     assert meta["left_out"] == len(unlabelled) > 0 and meta["labelled"] + meta["left_out"] == 300
     assert f"{len(unlabelled)} of 300 labels left out" in fig.layout.title.subtitle.text
     hover = dict(zip(genes.customdata, genes.hovertext, strict=True))
-    assert all("label left out: no room" in hover[n] for n in unlabelled)
+    assert all("label left out: no free spot" in hover[n] for n in unlabelled)
     assert not any("label left out" in hover[n] for n in genes.customdata if n not in unlabelled)
     assert figures.label_note(fig) in fig.layout.title.subtitle.text
 
