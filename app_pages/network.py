@@ -96,7 +96,9 @@ st.session_state[state.NET_FOCUS] = [n for n in st.session_state[state.NET_FOCUS
 focus = st.multiselect("Search and highlight nodes (or click / lasso them in the graph)", sorted(pos),
                        key=state.NET_FOCUS, placeholder="e.g. a TF or gene name")
 
-left, right = st.columns([3, 1])
+# concentric layouts are drawn to scale (circles stay circles), their labels placed for a chart of a stated
+# width: the whole page's width, the hub table below
+left, right = (st.container(), st.container()) if kind == "concentric" else st.columns([3, 1])
 with left:
     what = VIEWS[view].split(":")[0] + (f": {centre}" if centre else "")
     title = f"{len(net.drawn):,} edges, {len(pos):,} nodes ({what})"

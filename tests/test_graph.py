@@ -189,44 +189,94 @@ def test_concentric_keeps_label_anchors_apart(n_targets):
     assert radius["G000"] <= radius[pairs["gene"].iloc[-1]]  # the strongest partner is innermost
 
 
-def test_radial_labels_point_outwards_and_the_figure_grows_with_the_star():
+def radial_star(n: int, names: str = "G{:03d}") -> tuple[pd.DataFrame, dict[str, tuple[float, float]]]:
+    pairs = pd.DataFrame({"tf": "HUB", "gene": [names.format(i) for i in range(n)], "mean_attr": 1.0,
+                          "std_attr": 0.1, "cell_type": "NK"})
+    drawn = network.pair_edges(pairs)
+    return drawn, network.arranged_layout(drawn, kind="concentric", centre="HUB")
+
+
+def plot_scale(fig) -> tuple[float, float]:
+    """Pixels per layout unit along x (at the chart width the figure states) and along y."""
+    m = fig.layout.margin
+    x0, x1 = fig.layout.xaxis.range
+    y0, y1 = fig.layout.yaxis.range
+    return (fig.layout.meta["chart_px"] - m.l - m.r) / (x1 - x0), (fig.layout.height - m.t - m.b) / (y1 - y0)
+
+
+def label_boxes(fig) -> dict[str, np.ndarray]:
+    """Each drawn node label's box (px, y up) as labels.label_box puts it at the figure's scale."""
+    from cell2net_core.explore import labels
+
+    scale = plot_scale(fig)[1]
+    out = {}
+    for t in fig.data:
+        if t.customdata is None or t.text is None:
+            continue
+        for name, x, y, size, text, where in zip(t.customdata, t.x, t.y, t.marker.size, t.text, t.textposition,
+                                                 strict=True):
+            if text:
+                width = labels.text_width(text, size=t.textfont.size)
+                out[name] = labels.label_box((x * scale, y * scale), width=width, font=t.textfont.size, marker=size,
+                                             where=where)
+    return out
+
+
+def test_radial_figure_draws_circles_to_scale_and_places_labels_clear_of_each_other():
+    """One scale along x and y (plotly's scaleanchor), the figure as tall as that scale needs; every label of
+    140 partners placed where it overlaps no other label, most pointing away from the centre. The old figure
+    scaled y alone (ellipses in a narrow chart) and put each label outwards whether or not it overlapped."""
     from cell2net_core.explore import figures
 
-    def star(n):
-        pairs = pd.DataFrame({"tf": "HUB", "gene": [f"G{i:03d}" for i in range(n)], "mean_attr": 1.0,
-                              "std_attr": 0.1, "cell_type": "NK"})
-        drawn = network.pair_edges(pairs)
-        return drawn, network.arranged_layout(drawn, kind="concentric", centre="HUB")
-
-    drawn, pos = star(140)  # 141 nodes: all labelled (MAX_LABELS)
+    drawn, pos = radial_star(140)  # 141 nodes: all labelled (MAX_LABELS)
     fig = figures.network_figure(drawn, pos, labels="radial")
+    assert fig.layout.yaxis.scaleanchor == "x" and fig.layout.yaxis.scaleratio == 1
+    sx, sy = plot_scale(fig)
+    assert sx == pytest.approx(sy, rel=0.01)  # at the width it states, the chart's x and y scales agree
     genes = next(t for t in fig.data if t.name == "target gene")
-    assert all(genes.text)  # every node labelled
-    for x, y, where in zip(genes.x, genes.y, genes.textposition, strict=True):
-        if abs(x) >= 0.5 * np.hypot(x, y):
-            assert where == ("middle right" if x > 0 else "middle left")
-        else:
-            assert where == ("top center" if y > 0 else "bottom center")
-    px_per_unit = (fig.layout.height - 150) / (fig.layout.yaxis.range[1] - fig.layout.yaxis.range[0])
-    assert network.min_spacing(pos) * px_per_unit >= figures.LABEL_SPACING_PX - 1e-6
-    assert fig.layout.height > figures.network_figure(*star(60), labels="radial").layout.height
+    assert all(genes.text) and fig.layout.meta["left_out"] == 0  # every node labelled
+    boxes = np.array(list(label_boxes(fig).values()))
+    for i, b in enumerate(boxes):
+        apart = np.maximum.reduce([boxes[:, 0] - b[2], b[0] - boxes[:, 2], boxes[:, 1] - b[3], b[1] - boxes[:, 3]])
+        assert np.delete(apart, i).min() >= 1.0
+    outward = [w == figures.radial_text_positions(pos, [n])[0]
+               for n, w in zip(genes.customdata, genes.textposition, strict=True)]
+    assert np.mean(outward) > 0.5
+    assert fig.layout.height > figures.network_figure(*radial_star(60), labels="radial").layout.height
     assert figures.network_figure(drawn, pos).layout.height == 700  # other layouts: unchanged
+    assert "circles drawn to scale" in fig.layout.title.subtitle.text
+
+
+def test_radial_figure_above_max_labels_leaves_out_what_has_no_room_and_says_so():
+    """Above MAX_LABELS nodes the drawing is at most RADIAL_MAX_PX across: the labels without room are left out,
+    counted in the subtitle, and the hover of each such node says why."""
+    from cell2net_core.explore import figures
+
+    drawn, pos = radial_star(300, "GENE{:04d}")
+    fig = figures.network_figure(drawn, pos, labels="radial")
+    meta = fig.layout.meta
+    assert meta["chart_px"] <= figures.RADIAL_MAX_PX + 30  # + margins and padding
+    genes = next(t for t in fig.data if t.name == "target gene")
+    unlabelled = [n for n, t in zip(genes.customdata, genes.text, strict=True) if not t]
+    assert meta["left_out"] == len(unlabelled) > 0 and meta["labelled"] + meta["left_out"] == 300
+    assert f"{len(unlabelled)} of 300 labels left out" in fig.layout.title.subtitle.text
+    hover = dict(zip(genes.customdata, genes.hovertext, strict=True))
+    assert all("label left out: no free spot" in hover[n] for n in unlabelled)
+    assert not any("label left out" in hover[n] for n in genes.customdata if n not in unlabelled)
+    assert figures.label_note(fig) in fig.layout.title.subtitle.text
 
 
 @pytest.mark.parametrize("n_targets", [30, 89, 150, 300])
 def test_regulon_centre_marker_and_label_clear_the_first_ring_at_the_figures_size(n_targets):
-    """In the figure's own pixels (y scale): the centre's marker reaches at most a quarter of the way to
+    """In the figure's own pixels: the centre's marker reaches at most a quarter of the way to
     the first ring and clears it by 20 px or more; its label sits above the marker, in a gap of the
     first ring. The old figure drew the centre of 300 targets 88 px wide, 1 px from ring 1, with its
     label as plain text among the ring's labels."""
     from cell2net_core.explore import figures
 
-    pairs = pd.DataFrame({"tf": "HUB", "gene": [f"G{i:03d}" for i in range(n_targets)], "mean_attr": 1.0,
-                          "std_attr": 0.1, "cell_type": "NK"})
-    drawn = network.pair_edges(pairs)
-    pos = network.arranged_layout(drawn, kind="concentric", centre="HUB")
+    drawn, pos = radial_star(n_targets)
     fig = figures.network_figure(drawn, pos, labels="radial")
-    px = (fig.layout.height - 150) / (fig.layout.yaxis.range[1] - fig.layout.yaxis.range[0])
+    px = plot_scale(fig)[1]
     tfs, genes = (next(t for t in fig.data if t.name == name) for name in ("TF", "target gene"))
     reach = figures.MARKER_REACH["diamond"] * tfs.marker.size[list(tfs.customdata).index("HUB")] / 2
     ring = min(np.hypot(*pos[g]) for g in genes.customdata)

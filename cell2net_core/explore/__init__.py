@@ -1,2 +1,2 @@
 """Exploring TF -> gene tables: ``network`` (filter, graph, layout, hubs), ``compare`` (groups),
-``figures`` (plotly) and ``export`` (CSV, TSV, SIF, GraphML, Cytoscape JSON)."""
+``figures`` (plotly), ``labels`` (where network labels go) and ``export`` (CSV, TSV, SIF, GraphML, Cytoscape JSON)."""

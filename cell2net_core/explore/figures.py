@@ -7,6 +7,8 @@ diverging scale centred on 0.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -14,7 +16,8 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from ..errors import Cell2NetInputError
-from .network import check_table, min_spacing, node_kinds
+from .labels import LABEL_FONT, fit_radial, label_box, outward_order, place_labels, set_aside, text_width
+from .network import check_table, node_kinds
 
 __all__ = [
     "POSITIVE",
@@ -23,12 +26,15 @@ __all__ = [
     "tf_bars",
     "tf_heatmap",
     "network_figure",
-    "network_height",
     "radial_text_positions",
-    "radial_centre",
+    "label_note",
     "CENTRE_REACH",
     "MARKER_REACH",
-    "LABEL_SPACING_PX",
+    "MAX_LABELS",
+    "RADIAL_MAX_PX",
+    "LABEL_PX",
+    "HUB_LABEL_PX",
+    "HUB_WIDTHS",
     "compare_bars",
     "activity_heatmap",
     "VALUE_TITLE",
@@ -432,10 +438,18 @@ def _motif_traces(tf: np.ndarray, gene: np.ndarray, pairs: pd.DataFrame,
 
 MAX_LABELS = 150  # every node is labelled up to this many nodes; above it, the best-connected ones
 _HUB_LABELS = 30
-LABEL_SPACING_PX = 50  # radial labels: the figure grows until the closest two nodes are this far apart
-_MAX_HEIGHT = 2400
-_RADIAL_Y = 1.12  # y axis range of radial-label figures: [-1.12, 1.12]
-_CHROME_PX = 150  # height taken by the title, margins and legend, not by the plot
+#: concentric layouts of up to this many nodes label every node that finds room; above, the best-connected
+RADIAL_ALL = 400
+#: a concentric drawing of more than :data:`MAX_LABELS` nodes is at most this many px across (labels without
+#: room are left out and the figure says how many); up to :data:`MAX_LABELS` it grows until every label fits
+RADIAL_MAX_PX = 900
+_RADIAL_MIN_PX = 560
+LABEL_PX = 10  # labels of concentric layouts and of graphs up to 60 nodes
+HUB_LABEL_PX = 11  # the few labels of a graph above MAX_LABELS nodes (its hubs and searched nodes)
+#: chart widths (px) at which a large graph's hub labels are placed clear of each other (the figure is 700 px tall)
+HUB_WIDTHS = (700, 1000, 1400)
+_HEIGHT = 700
+_SIDE = 10  # left and right margins (px)
 #: radial layouts: the centre's marker reaches at most this share of the way to the innermost ring
 CENTRE_REACH = 0.25
 #: how far a plotly marker of size ``s`` reaches from its centre, in units of ``s / 2``
@@ -445,144 +459,225 @@ _NODE_STYLES = (
     ("gene", "circle", _GENE_COLOUR, "target gene"),
     ("TF+gene", "square", _BOTH_COLOUR, "TF that is also a target"),
 )
+_SYMBOL = {kind: symbol for kind, symbol, _, _ in _NODE_STYLES}
+_NO_ROOM = "label left out: no free spot beside the node or near it (search the node to outline it)"
 
 
 def radial_text_positions(pos: dict[str, tuple[float, float]], nodes: list[str]) -> list[str]:
     """Plotly ``textposition`` of each node's label pointing away from the origin (a concentric
-    layout's centre): right or left of nodes at the sides, above or below nodes at the top or bottom,
-    so a label runs outwards instead of over its ring neighbours.
+    layout's centre): right or left of nodes at the sides, above or below nodes at the top or bottom.
+    The first choice of :func:`network_figure`'s placement, which takes the next free position
+    (:func:`~cell2net_core.explore.labels.outward_order`) where a label would overlap another.
 
     Examples
     --------
     >>> radial_text_positions({"c": (0.0, 0.0), "r": (1.0, 0.1), "l": (-1.0, 0.0), "b": (0.1, -1.0)}, list("crlb"))
     ['top center', 'middle right', 'middle left', 'bottom center']
     """
-    out = []
-    for n in nodes:
-        x, y = pos[n]
-        r = float(np.hypot(x, y))
-        if r < 1e-9:
-            out.append("top center")
-        elif abs(x) / r >= 0.5:
-            out.append("middle right" if x > 0 else "middle left")
-        else:
-            out.append("top center" if y > 0 else "bottom center")
-    return out
+    return [outward_order(pos[n])[0] for n in nodes]
 
 
-def network_height(pos: dict[str, tuple[float, float]], *, labels: str = "above") -> int:
-    """The network figure's height in pixels: 700, or with ``labels="radial"`` (concentric layouts) tall
-    enough that the closest two nodes are :data:`LABEL_SPACING_PX` apart (at most 2,400).
+@dataclass
+class _Labels:
+    """Where a network figure's labels go and the layout that keeps them where they were placed."""
 
-    Examples
-    --------
-    >>> ring = {f"n{i}": (float(np.cos(i / 50 * 6.283)), float(np.sin(i / 50 * 6.283))) for i in range(300)}
-    >>> network_height(ring), network_height(ring, labels="radial") > 700
-    (700, True)
-    """
-    if labels != "radial":
-        return 700
-    gap = min_spacing(pos)
-    need = _CHROME_PX + 2 * _RADIAL_Y * LABEL_SPACING_PX / gap if np.isfinite(gap) and gap > 0 else 700
-    return int(min(max(700, need), _MAX_HEIGHT))
+    where: dict[str, str]  # node -> plotly text position; nodes without a label are left out
+    font: int
+    on_nodes: bool  # labels carried by the node traces (else one more trace of the labelled few)
+    size: dict[str, float]  # marker size per node
+    left_out: list[str] = field(default_factory=list)  # labelled nodes without room
+    aside: dict[str, tuple[float, float]] = field(default_factory=dict)  # node -> its label's centre, set aside
+    leaders: dict[str, tuple[tuple[float, float], tuple[float, float]]] = field(default_factory=dict)  # their lines
+    layout: dict = field(default_factory=dict)
+    centre: str | None = None
 
 
-def radial_centre(pos: dict[str, tuple[float, float]], *, height: int) -> tuple[str | None, float]:
-    """The node at the centre of a concentric layout and how far (px) its marker may reach:
-    :data:`CENTRE_REACH` of the distance to the innermost ring at a figure ``height`` px tall
-    (y axis scale), so that its label above it and the first ring stay clear of it.
-
-    Examples
-    --------
-    >>> pos = {"HUB": (0.0, 0.0), "a": (0.2, 0.0), "b": (-1.0, 0.0)}
-    >>> centre, reach = radial_centre(pos, height=710)
-    >>> centre, round(reach, 1)
-    ('HUB', 12.5)
-    >>> radial_centre({"a": (0.5, 0.0), "b": (-0.5, 0.0)}, height=700)
-    (None, inf)
-    """
-    centre = next((n for n, (x, y) in pos.items() if np.hypot(x, y) < 1e-9), None)
-    others = [float(np.hypot(x, y)) for n, (x, y) in pos.items() if n != centre]
-    if centre is None or not others:
-        return centre, float("inf")
-    px_per_unit = (height - _CHROME_PX) / (2 * _RADIAL_Y)
-    return centre, CENTRE_REACH * min(others) * px_per_unit
+def _legend_px(names: list[str]) -> int:
+    """Bottom margin holding the horizontal legend below the plot (its title on a row of its own) in a chart
+    700 px wide: entries (symbol and 12 px text) packed into rows of 680 px, 27 px a row."""
+    rows, used = 1, 0.0
+    for name in names:
+        width = 46 + text_width(name, size=12)
+        if used and used + width > 680:
+            rows, used = rows + 1, 0.0
+        used += width
+    return 8 + 27 * (rows + 1)
 
 
-def _labelled(degree: pd.Series, focus_set: set[str], max_labels: int) -> set[str]:
-    """Nodes that get a text label: all up to ``max_labels``, else the best-connected and the focused."""
+def _centre_boxes(centre: str, symbol: str, full: float, ring: float) -> Callable[[float], tuple[float, np.ndarray]]:
+    """For a scale (px per layout unit): the centre's marker size (its degree's ``full`` size, capped to reach
+    :data:`CENTRE_REACH` of the way to the innermost ring at ``ring`` units) and the boxes (px) of its marker
+    and of its label above it (:func:`_centre_label`)."""
+    width = text_width(centre, size=12, bold=True) + 4  # + border and padding
+
+    def at(scale: float) -> tuple[float, np.ndarray]:
+        size = min(full, max(10.0, 2 * CENTRE_REACH * ring * scale / MARKER_REACH[symbol]))
+        reach = MARKER_REACH[symbol] * size / 2 + 1.5
+        return size, np.array([[-reach, -reach, reach, reach], [-width / 2, reach + 2, width / 2, reach + 22]])
+    return at
+
+
+def _radial_labels(pos: dict[str, tuple[float, float]], degree: pd.Series, kinds: dict[str, str],
+                   focus_set: set[str], max_labels: int, legend: int) -> _Labels:
+    """A concentric layout drawn to scale (circles stay circles): the smallest scale at which every label
+    finds room beside its node (:func:`~cell2net_core.explore.labels.fit_radial`); above ``max_labels``
+    nodes at most :data:`RADIAL_MAX_PX` across, labels without room left out."""
+    size = {n: 7 + 3.5 * float(np.sqrt(d)) for n, d in degree.items()}
+    centre = next((n for n in degree.index if np.hypot(*pos[n]) < 1e-9), None)
+    others = sorted((n for n in degree.index if n != centre),
+                    key=lambda n: (n not in focus_set, round(float(np.hypot(*pos[n])), 9), n))
+    if len(degree) > RADIAL_ALL:
+        ranked = sorted(others, key=lambda n: (-degree[n], n))
+        keep = set(ranked[:_HUB_LABELS]) | focus_set
+        others = [n for n in others if n in keep]
+    boxes = None
+    if centre is not None and others:
+        boxes = _centre_boxes(centre, _SYMBOL[kinds[centre]], size[centre], min(np.hypot(*pos[n]) for n in others))
+    few = len(degree) <= max_labels
+    fit = fit_radial(
+        np.array([pos[n] for n in others]).reshape(-1, 2), [text_width(n, size=LABEL_PX) for n in others],
+        [size[n] for n in others], font=LABEL_PX, obstacles=(lambda s: boxes(s)[1]) if boxes else None,
+        keep_all=few, min_size=RADIAL_MAX_PX if len(degree) > RADIAL_ALL else _RADIAL_MIN_PX, max_size=RADIAL_MAX_PX,
+        outer=max(float(np.hypot(*pos[n])) for n in degree.index), avoid_markers=len(degree) <= RADIAL_ALL)
+    if boxes is not None:
+        size[centre] = boxes(fit.scale)[0]
+    every = max(float(np.hypot(*pos[n])) * fit.scale + 0.65 * size[n] for n in degree.index)  # unlabelled too
+    half_x, half_y = (max(h, every) + 4 for h in fit.half)
+    top = 80
+    layout = {"height": math.ceil(2 * half_y + top + legend), "margin": {"l": _SIDE, "r": _SIDE, "t": top, "b": legend},
+              "xaxis": {"visible": False, "range": [-half_x / fit.scale, half_x / fit.scale]},
+              "yaxis": {"visible": False, "range": [-half_y / fit.scale, half_y / fit.scale], "scaleanchor": "x",
+                        "scaleratio": 1},
+              "meta": {"chart_px": math.ceil(2 * half_x + 2 * _SIDE)}}
+    where = {n: w for n, w in zip(others, fit.where, strict=True) if w is not None}
+    return _Labels(where=where, font=LABEL_PX, on_nodes=len(degree) <= RADIAL_ALL, size=size, layout=layout,
+                   left_out=[n for n, w in zip(others, fit.where, strict=True) if w is None], centre=centre)
+
+
+def _flat_labels(pos: dict[str, tuple[float, float]], degree: pd.Series, focus_set: set[str], max_labels: int,
+                 legend: int) -> _Labels:
+    """Every node labelled above it up to ``max_labels`` nodes; above, the best-connected and the searched
+    ones in :data:`HUB_LABEL_PX` px type, placed clear of each other in charts of each width in
+    :data:`HUB_WIDTHS` (the axis ranges fixed, so the pixels are known): beside the node where there is room,
+    else set aside and joined to it by a leader line (:func:`_hub_spots`)."""
+    size = {n: 7 + 3.5 * float(np.sqrt(d)) for n, d in degree.items()}
+    margin = {"l": _SIDE, "r": _SIDE, "t": 50, "b": legend}
     if len(degree) <= max_labels:
-        return set(degree.index)
-    ranked = sorted(degree.index, key=lambda n: (-degree[n], n))
-    return set(ranked[:_HUB_LABELS]) | focus_set
+        font = LABEL_PX if len(degree) <= 60 else 8
+        return _Labels(where=dict.fromkeys(degree.index, "top center"), font=font, on_nodes=True, size=size,
+                       layout={"height": _HEIGHT, "margin": margin, "xaxis": {"visible": False},
+                               "yaxis": {"visible": False}})
+    margin["t"] = 70  # the title and a subtitle saying which nodes are labelled
+    ranked = sorted(degree.index, key=lambda n: (n not in focus_set, -degree[n], n))
+    shown = ranked[:_HUB_LABELS + len(focus_set & set(degree.index))]
+    xy = np.array([pos[n] for n in degree.index])
+    lo, hi = xy.min(axis=0), xy.max(axis=0)
+    pad = 0.04 * np.maximum(hi - lo, 1e-9)
+    lo, hi = lo - pad, hi + pad
+    plot = np.array([[w - 2 * _SIDE, _HEIGHT - margin["t"] - legend] for w in HUB_WIDTHS], dtype=float)
+    views = np.array([(np.array([pos[n] for n in shown]) - lo) / (hi - lo) * p for p in plot])
+    where, aside = _hub_spots(shown, views, [size[n] for n in shown], plot)
+    per_px = (hi - lo) / plot[0]  # data units per px of the narrowest chart
+    anchors = {n: (pos[n][0] + off[0] * per_px[0], pos[n][1] + off[1] * per_px[1]) for n, off in aside.items()}
+    leaders = {n: _leader(pos[n], off, per_px, size[n], text_width(n, size=HUB_LABEL_PX)) for n, off in aside.items()}
+    layout = {"height": _HEIGHT, "margin": margin, "xaxis": {"visible": False, "range": [lo[0], hi[0]]},
+              "yaxis": {"visible": False, "range": [lo[1], hi[1]]}}
+    return _Labels(where=where, font=HUB_LABEL_PX, on_nodes=False, size=size, layout=layout, aside=anchors,
+                   leaders=leaders, left_out=[n for n in shown if n not in where and n not in aside])
 
 
-def _node_sizes(nodes: list[str], deg: np.ndarray, symbol: str, centre: tuple[str, float] | None) -> list[float]:
-    """Marker sizes grow with degree; a radial layout's centre is capped to reach at most ``centre[1]`` px."""
-    sizes = (7 + 3.5 * np.sqrt(deg)).tolist()
-    if centre is not None and centre[0] in nodes:
-        i = nodes.index(centre[0])
-        sizes[i] = min(sizes[i], max(10.0, 2 * centre[1] / MARKER_REACH[symbol]))
-    return sizes
+def _leader(xy: tuple[float, float], off: tuple[float, float], per_px: np.ndarray, size: float,
+            width: float) -> tuple[tuple[float, float], tuple[float, float]]:
+    """A leader line's ends (data units): from the node's marker edge to the edge of its label set aside
+    ``off`` px (narrowest chart) away, so that the line runs under neither."""
+    off = np.asarray(off, dtype=float)
+    length = float(np.hypot(*off))
+    start = off * min(1.0, size / 2 / length)
+    inside = min(width / 2 / abs(off[0]) if off[0] else np.inf, 0.6 * HUB_LABEL_PX / abs(off[1]) if off[1] else np.inf)
+    end = off * max(0.0, 1 - inside)
+    return ((xy[0] + start[0] * per_px[0], xy[1] + start[1] * per_px[1]),
+            (xy[0] + end[0] * per_px[0], xy[1] + end[1] * per_px[1]))
 
 
-def _label_trace(nodes: list[str], pos: dict[str, tuple[float, float]], sizes: list[float], font: dict,
-                 labels: str) -> go.Scatter:
-    """The labels of some nodes, on invisible markers of the nodes' sizes (so a label clears its node's
-    marker as plotly offsets it), not hoverable: the nodes' own traces stay markers only, so a large
-    graph does not carry an empty text element per node through every pan and zoom."""
-    return go.Scatter(
-        x=[pos[n][0] for n in nodes], y=[pos[n][1] for n in nodes], mode="markers+text", text=nodes,
-        textposition=radial_text_positions(pos, nodes) if labels == "radial" else "top center", textfont=font,
-        marker={"size": sizes, "opacity": 0}, hoverinfo="skip", showlegend=False, name="node labels",
-    )
+def _hub_spots(shown: list[str], views: np.ndarray, sizes: list[float],
+               plot: np.ndarray) -> tuple[dict[str, str], dict[str, tuple[float, float]]]:
+    """Text positions of the labels with room beside their node, and offsets (px of the first view) of those
+    set aside, all clear of each other in every view (``views``: the nodes' px in each chart, ``plot``: its size)."""
+    widths = [text_width(n, size=HUB_LABEL_PX) for n in shown]
+    bounds = np.hstack([np.zeros_like(plot), plot])
+    spots = place_labels(views, widths, sizes, font=HUB_LABEL_PX, avoid_markers=False, bounds=bounds)
+    where = {n: w for n, w in zip(shown, spots, strict=True) if w is not None}
+    rest = [i for i, w in enumerate(spots) if w is None]
+    if not rest:
+        return where, {}
+    taken = np.array([[label_box(v[i], width=widths[i], font=HUB_LABEL_PX, marker=sizes[i], where=spots[i])
+                       for i in range(len(shown)) if spots[i] is not None] for v in views]).reshape(len(views), -1, 4)
+    offsets = set_aside(views[:, rest], [widths[i] for i in rest], taken, font=HUB_LABEL_PX,
+                        stretch=plot / plot[0], bounds=bounds)
+    return where, {shown[i]: off for i, off in zip(rest, offsets, strict=True) if off is not None}
 
 
-def _node_traces(
-    pairs: pd.DataFrame, pos: dict[str, tuple[float, float]], focus_set: set[str], lit_nodes: set[str],
-    max_labels: int = MAX_LABELS, labels: str = "above", centre: tuple[str, float] | None = None,
-) -> list[go.Scatter]:
+def _label_traces(pos: dict[str, tuple[float, float]], placed: _Labels, font: dict) -> list[go.Scatter]:
+    """The labels of a large graph's few nodes: beside their node on invisible markers of the node's size (so a
+    label clears its node's marker as plotly offsets it), or centred where set aside, under which a grey
+    leader line runs to the node. Not hoverable: the nodes' own traces stay markers only, so a large graph
+    does not carry an empty text element per node through every pan and zoom."""
+    shown = sorted({*placed.where, *placed.aside})
+    if not shown:
+        return []
+    xy = [placed.aside.get(n, pos[n]) for n in shown]
+    traces = []
+    if placed.aside:
+        xs = [v for n in placed.aside for v in (placed.leaders[n][0][0], placed.leaders[n][1][0], None)]
+        ys = [v for n in placed.aside for v in (placed.leaders[n][0][1], placed.leaders[n][1][1], None)]
+        traces.append(go.Scatter(x=xs, y=ys, mode="lines", line={"color": "#555", "width": 0.8}, hoverinfo="skip",
+                                 showlegend=False, name="label leaders"))
+    traces.append(go.Scatter(
+        x=[p[0] for p in xy], y=[p[1] for p in xy], mode="markers+text", text=shown, textfont=font,
+        textposition=[placed.where.get(n, "middle center") for n in shown], hoverinfo="skip", showlegend=False,
+        marker={"size": [placed.size[n] if n in placed.where else 0 for n in shown], "opacity": 0},
+        name="node labels",
+    ))
+    return traces
+
+
+def _node_hover(node: str, kind: str, degree: int, size: float, placed: _Labels) -> str:
+    text = f"<b>{node}</b> ({kind})<br>degree: {degree}"
+    if size < 7 + 3.5 * np.sqrt(degree):
+        text += "<br>(marker drawn smaller than its degree gives, to keep the rings around it readable)"
+    if node in placed.left_out:
+        text += f"<br>({_NO_ROOM})"
+    return text
+
+
+def _node_traces(pairs: pd.DataFrame, pos: dict[str, tuple[float, float]], focus_set: set[str], lit_nodes: set[str],
+                 placed: _Labels, degree: pd.Series, max_labels: int) -> list[go.Scatter]:
     """One clickable marker trace per node kind, sized by degree, faded outside ``lit_nodes`` when focused.
 
-    Every node labelled: each trace carries its labels and a thin outline per marker; otherwise the
-    labelled few are one more trace (:func:`_label_trace`) and only focused nodes are outlined.
-    ``centre``: a radial layout's centre node and its marker's largest reach (px); its label is left
-    to :func:`_centre_label`, drawn over everything with a background."""
+    ``placed.on_nodes``: each trace carries its labels (at their placed positions); otherwise the labelled
+    few are more traces (:func:`_label_traces`). Up to ``max_labels`` nodes every marker has a thin outline,
+    above only focused nodes. A radial layout's centre is labelled by
+    :func:`_centre_label`, drawn over everything with a background."""
     kinds = node_kinds(pairs)
-    degree = pd.concat([pairs["tf"], pairs["gene"]]).astype(str).value_counts()
-    labelled = _labelled(degree, focus_set, max_labels) - {centre[0] if centre else None}
-    every = len(labelled) == len(degree) - (centre is not None)
-    font = {"size": 10 if len(degree) <= 60 or labels == "radial" else 8, "shadow": "auto"}
+    font = {"size": placed.font, "shadow": "auto", "family": LABEL_FONT}
     outline = 0.5 if len(degree) <= max_labels else 0.0  # a large graph: focused nodes only (faster pan and zoom)
-    traces, size_of = [], {}
+    traces = []
     for kind, symbol, colour, label in _NODE_STYLES:
         nodes = sorted(n for n, k in kinds.items() if k == kind)
         if not nodes:
             continue
-        deg = degree.reindex(nodes).to_numpy(dtype=float)
-        sizes = _node_sizes(nodes, deg, symbol, centre)
-        size_of.update(zip(nodes, sizes, strict=True))
+        sizes = [placed.size[n] for n in nodes]
         lit = [not focus_set or n in lit_nodes for n in nodes]
-        hover = [f"<b>{n}</b> ({kind})<br>degree: {int(d)}" + (
-                 "<br>(marker drawn smaller than its degree gives, to keep the rings around it readable)"
-                 if s < 7 + 3.5 * np.sqrt(d) else "") for n, d, s in zip(nodes, deg, sizes, strict=True)]
-        text = {"mode": "markers+text", "text": [n if n in labelled else "" for n in nodes], "textfont": font,
-                "textposition": radial_text_positions(pos, nodes) if labels == "radial" else "top center"}
-        traces.append(
-            go.Scatter(
-                x=[pos[n][0] for n in nodes], y=[pos[n][1] for n in nodes], **(text if every else {"mode": "markers"}),
-                customdata=nodes, hovertext=hover, hoverinfo="text", name=label,
-                marker={
-                    "symbol": symbol, "color": colour, "size": sizes,
-                    "opacity": [1.0 if x else 0.2 for x in lit],
-                    "line": {"width": [2.5 if n in focus_set else outline for n in nodes], "color": "black"},
-                },
-            )
-        )
-    if not every and labelled:
-        shown = sorted(labelled)
-        traces.append(_label_trace(shown, pos, [size_of[n] for n in shown], font, labels))
-    return traces
+        text = {"mode": "markers+text", "text": [n if n in placed.where else "" for n in nodes], "textfont": font,
+                "textposition": [placed.where.get(n, "top center") for n in nodes]}
+        traces.append(go.Scatter(
+            x=[pos[n][0] for n in nodes], y=[pos[n][1] for n in nodes],
+            **(text if placed.on_nodes else {"mode": "markers"}), customdata=nodes, name=label, hoverinfo="text",
+            hovertext=[_node_hover(n, kind, int(degree[n]), placed.size[n], placed) for n in nodes],
+            marker={"symbol": symbol, "color": colour, "size": sizes, "opacity": [1.0 if x else 0.2 for x in lit],
+                    "line": {"width": [2.5 if n in focus_set else outline for n in nodes], "color": "black"}},
+        ))
+    return traces if placed.on_nodes else [*traces, *_label_traces(pos, placed, font)]
 
 
 def _centre_label(traces: list[go.Scatter], centre: str) -> dict:
@@ -593,9 +688,34 @@ def _centre_label(traces: list[go.Scatter], centre: str) -> dict:
     size = trace.marker.size[list(trace.customdata).index(centre)]
     reach = MARKER_REACH[symbol] * size / 2 + 1.5  # + half the widest (focus) outline
     return {"x": 0, "y": 0, "xref": "x", "yref": "y", "text": f"<b>{centre}</b>", "showarrow": False,
-            "yanchor": "bottom", "yshift": reach + 2, "font": {"size": 12, "color": "#222"},
+            "yanchor": "bottom", "yshift": reach + 2, "font": {"size": 12, "color": "#222", "family": LABEL_FONT},
             "bgcolor": "rgba(255,255,255,0.9)", "bordercolor": colour, "borderwidth": 1, "borderpad": 1,
             "name": "centre label"}
+
+
+def label_note(fig: go.Figure) -> str:
+    """What a network figure's labels leave out and, for a concentric layout drawn to scale, the chart
+    width its labels were placed for (the figure's subtitle); ``""`` when every node is labelled as placed.
+
+    Examples
+    --------
+    >>> for part in label_note(go.Figure(layout={"meta": {"labelled": 28, "left_out": 2, "nodes": 1622}})).split("; "):
+    ...     print(part)
+    labels on the 30 best-connected or searched of 1,622 nodes
+    2 of them left out for want of room (hover a node for its name)
+    """
+    meta = fig.layout.meta if isinstance(fig.layout.meta, dict) else {}
+    parts, tried = [], meta.get("labelled", 0) + meta.get("left_out", 0)
+    if meta.get("chart_px"):
+        parts.append(f"circles drawn to scale; labels placed for a chart at least {meta['chart_px']:,} px wide "
+                     "(narrower: the same drawing, smaller)")
+    centre = 1 if meta.get("chart_px") else 0  # a concentric layout's centre is labelled apart
+    if tried and tried + centre < meta.get("nodes", 0):
+        parts.append(f"labels on the {tried:,} best-connected or searched of {meta['nodes']:,} nodes")
+    if meta.get("left_out"):
+        parts.append(f"{meta['left_out']:,} of {'them' if parts and 'best' in parts[-1] else f'{tried:,} labels'} "
+                     "left out for want of room (hover a node for its name)")
+    return "; ".join(parts)
 
 
 def network_figure(
@@ -614,16 +734,23 @@ def network_figure(
     for larger ``|mean attribution|`` (four quantile bins, named in the legend). Node
     points carry their name in ``customdata`` for click selection. With ``focus``,
     nodes and edges outside the focus nodes' neighbourhood are faded. Every node is
-    labelled up to ``max_labels`` nodes; above, the 30 best-connected and the focused ones.
-    ``labels="above"`` puts each label above its node; ``"radial"`` (concentric layouts) points it away
-    from the centre and makes the figure tall enough for the closest nodes (:func:`network_height`).
+    labelled up to ``max_labels`` nodes; above, the 30 best-connected and the focused ones, in
+    :data:`HUB_LABEL_PX` px type, each placed where it overlaps no other (:func:`_flat_labels`).
+    ``labels="radial"`` (concentric layouts) draws circles as circles (one scale along x and y) and gives
+    each label the first free position pointing away from the centre, the figure as large as that
+    needs; above ``max_labels`` nodes at most :data:`RADIAL_MAX_PX` across, leaving out labels without
+    room (the subtitle and :func:`label_note` say how many, their nodes' hovers why).
     Hovering an edge's midpoint names its strongest group and its mean attribution. When the pairs
     carry ``known`` (reference) or ``motif_sites``, known edges get a gold halo and motif-supported
     edges a triangle at their middle, both named in the legend.
 
     Examples
     --------
-    >>> fig = network_figure(pairs, layout(pairs), focus=["TF0"])  # doctest: +SKIP
+    >>> pairs = pd.DataFrame({"tf": "T", "gene": ["A", "B", "C"], "mean_attr": [1.0, -0.5, 0.2], "group": "NK"})
+    >>> fig = network_figure(pairs, {"T": (0.0, 0.0), "A": (1.0, 0.0), "B": (-0.5, 0.87), "C": (-0.5, -0.87)},
+    ...                      labels="radial")
+    >>> fig.layout.yaxis.scaleanchor, sorted(t for tr in fig.data if tr.customdata for t in tr.text if t)
+    ('x', ['A', 'B', 'C'])
     """
     fig = go.Figure()
     focus_set = set(focus or [])
@@ -640,26 +767,28 @@ def network_figure(
         fig.add_trace(trace)
     fig.add_trace(_edge_info_trace(pairs, tf, gene, mean, pos, kind))
     lit_nodes = focus_set | set(tf[near]) | set(gene[near])
-    drawn = {n: pos[n] for n in {*tf, *gene}}
-    height = network_height(drawn, labels=labels)
-    centre, reach = radial_centre(drawn, height=height) if labels == "radial" else (None, 0.0)
-    nodes = _node_traces(pairs, pos, focus_set, lit_nodes, max_labels, labels,
-                         (centre, reach) if centre is not None else None)
+    degree = pd.concat([pairs["tf"], pairs["gene"]]).astype(str).value_counts()
+    kinds = node_kinds(pairs)
+    legend = _legend_px([t.name or "" for t in fig.data if t.showlegend is not False]
+                        + [label for kind, _, _, label in _NODE_STYLES if kind in set(kinds.values())])
+    placed = (_radial_labels(pos, degree, kinds, focus_set, max_labels, legend) if labels == "radial"
+              else _flat_labels(pos, degree, focus_set, max_labels, legend))
+    nodes = _node_traces(pairs, pos, focus_set, lit_nodes, placed, degree, max_labels)
     for trace in nodes:
         fig.add_trace(trace)
-    if centre is not None:
-        fig.add_annotation(_centre_label(nodes, centre))
+    if placed.centre is not None:
+        fig.add_annotation(_centre_label(nodes, placed.centre))
     fig.update_layout(
-        title=title, height=height,
         showlegend=True, hovermode="closest",
-        legend={"title": "colour: sign of the strongest group; width: |mean attribution|; shape: kind; "
-                         "size: degree", "orientation": "h", "y": -0.02,
-                "yanchor": "top"},
-        xaxis={"visible": False}, yaxis={"visible": False},
-        margin={"l": 10, "r": 10, "t": 50, "b": 10},
+        legend={"title": {"text": "colour: sign of the strongest group; width: |mean attribution|; shape: kind; "
+                                  "size: degree", "side": "top"},
+                "orientation": "h", "yref": "container", "y": 0, "yanchor": "bottom", "x": 0, "xanchor": "left"},
+        **placed.layout,
     )
-    if labels == "radial":  # room for the outer ring's labels, which point outwards
-        fig.update_layout(xaxis_range=[-1.3, 1.3], yaxis_range=[-_RADIAL_Y, _RADIAL_Y])
+    fig.layout.meta = {**(fig.layout.meta or {}), "labelled": len(placed.where) + len(placed.aside),
+                       "left_out": len(placed.left_out), "nodes": len(degree)}
+    note = label_note(fig)
+    fig.update_layout(title={"text": title, **({"subtitle": {"text": note}} if note else {})})
     return fig
 
 

@@ -536,17 +536,19 @@ def tf_tf_pairs(pairs: pd.DataFrame, *, tfs: Sequence[str] | None = None) -> pd.
 
 #: Up to this many partners sit on one ring; more go on rings of growing radius (see :func:`_rings`).
 ONE_RING = 24
+_RING_STEP = 1.5  # neighbours on a ring are this many ring gaps apart
 
 
 def _rings(nodes: list[str]) -> dict[str, tuple[float, float]]:
     """Nodes on concentric rings around the origin, in order (strongest innermost), outer radius 1.
 
     Up to :data:`ONE_RING` nodes share one ring. Above, ring ``k`` (radius ``k + 1/2``) holds
-    ``floor(2 pi (k + 1/2))`` nodes spread evenly, so neighbours on a ring and across rings stay at
-    least ~1 ring gap apart: after scaling, the closest two label anchors are about ``1.7 / sqrt(n)``
-    apart, not crowded on one ring. The centre keeps 1.5 gaps to the first ring, room for its
-    marker and its label above it: odd rings leave a gap straight above the centre, even rings are
-    turned half a step against them.
+    ``floor(2 pi (k + 1/2) / 1.5)`` nodes spread evenly: neighbours on a ring 1.5 ring gaps apart, room
+    for a label running along the ring where the ring is horizontal (a name is wider than tall), and
+    across rings about one gap: after scaling, the closest two label anchors are about
+    ``1.45 / sqrt(n)`` apart. The centre keeps 1.5 gaps to the first ring, room for its marker and its
+    label above it: odd rings leave a gap straight above the centre, even rings are turned half a step
+    against them.
     """
     if len(nodes) <= ONE_RING:
         angles = 2 * np.pi * np.arange(len(nodes)) / max(1, len(nodes))
@@ -554,7 +556,7 @@ def _rings(nodes: list[str]) -> dict[str, tuple[float, float]]:
     pos, i, k = {}, 0, 1
     while i < len(nodes):
         radius = k + 0.5
-        chunk = nodes[i:i + int(2 * np.pi * radius)]
+        chunk = nodes[i:i + int(2 * np.pi * radius / _RING_STEP)]
         turn = np.pi / 2 + np.pi / len(chunk) * (k % 2)
         for j, n in enumerate(chunk):
             a = 2 * np.pi * j / len(chunk) + turn
