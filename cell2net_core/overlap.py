@@ -8,10 +8,12 @@ the cores better. Each gene's numbers are those of a serial run (one torch threa
 
 from __future__ import annotations
 
+import ctypes
 import itertools
 import multiprocessing
 import os
 import signal
+import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
@@ -140,9 +142,19 @@ def _run_forked(i: int, item: object) -> object:
     return _FORKED["fn"](i, item)
 
 
-def _ignore_ctrl_c() -> None:
-    """Workers leave Ctrl-C to the caller, which starts no more items and lets running ones finish."""
+def _start_worker(parent: int) -> None:
+    """Workers leave Ctrl-C to the caller, which starts no more items and lets running ones finish;
+    and they die with the caller: on Linux, the kernel sends them SIGKILL when it dies (``kill -9``
+    included), so no orphan goes on computing or holds the caller's output open."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # the caller died before the line above
+        os._exit(1)
+
+
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 
 def map_in_processes(
@@ -181,7 +193,8 @@ def map_in_processes(
         running: dict[Future, int] = {}
         _FORKED["fn"] = fn
         try:
-            with ProcessPoolExecutor(processes, mp_context=context, initializer=_ignore_ctrl_c) as pool:
+            with ProcessPoolExecutor(processes, mp_context=context, initializer=_start_worker,
+                                     initargs=(os.getpid(),)) as pool:
                 _windowed(pool, _run_forked, todo, width=processes, results=results, done=done,
                           should_stop=should_stop, running=running)  # fmt: skip
             break

@@ -481,7 +481,7 @@ def test_kill_9_then_two_runs_at_once_resume_to_the_clean_run(work, reference):
     while not list((work / "out").glob("*.npy")) and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.01)
     proc.send_signal(signal.SIGKILL)
-    proc.communicate()
+    proc.communicate(timeout=60)  # its worker processes die with it (they would hold its pipes open)
     assert proc.returncode == -signal.SIGKILL and not (work / "out" / "tf_to_gene.csv").exists()  # killed mid-run
     done = sorted(p.name for p in (work / "out").glob("*.npy"))
     procs = [_subprocess_attribute(work) for _ in range(2)]  # resume, twice at once, on one folder
