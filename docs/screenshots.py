@@ -33,6 +33,16 @@ def pick(page, label: str, text: str, option: str) -> None:
     page.wait_for_selector(IDLE)
 
 
+def chart_in_view(page) -> None:
+    """Scroll the page's first chart to the top of the view (Streamlit scrolls inside its main
+    pane, so a full-page screenshot only holds what is in view)."""
+    page.locator(".js-plotly-plot").first.evaluate(
+        "e => { e.scrollIntoView({block: 'start'}); let p = e.parentElement;"
+        " while (p && p.scrollHeight <= p.clientHeight) p = p.parentElement; if (p) p.scrollBy(0, -90); }"
+    )  # the chart's title clear of Streamlit's header
+    page.wait_for_timeout(300)
+
+
 def demo_pages(page, url: str, out: Path) -> None:
     """Every page on the embedded demo."""
     page.goto(url)
@@ -54,6 +64,7 @@ def demo_pages(page, url: str, out: Path) -> None:
     pick(page, "TF (type to search)", "PAX5", "PAX5")
     pick(page, "Search and highlight nodes (or click / lasso them in the graph)", "PAX5", "PAX5")
     expect(page.get_by_role("heading", name="Edges of")).to_be_visible()
+    chart_in_view(page)
     page.screenshot(path=out / "network.png", full_page=True)
 
     page.get_by_role("link", name="Table").first.click()
@@ -100,6 +111,7 @@ def tutorial_pages(page, url: str, out: Path) -> None:
     expect(page.get_by_text("Hub TFs", exact=True)).to_be_visible()
     expect(page.locator(".js-plotly-plot").first).to_be_visible()
     page.wait_for_selector(IDLE)
+    chart_in_view(page)
     page.screenshot(path=out / "tutorial_network.png", full_page=True)
     page.goto(f"{url}/dotplot")
     page.wait_for_selector(IDLE)
