@@ -363,11 +363,3 @@ def fit_radial(xy: np.ndarray, widths: Sequence[float], markers: Sequence[float]
         if 2 * max(half) > cap + 1:
             scale = scale_for(cap, scale, half)
     return RadialFit(scale=scale, where=where, half=half)
-    for _ in range(3 if low is not None else 0):  # narrow the step down
-        mid = (low + scale) / 2
-        w_mid, h_mid = attempt(mid, give_up=True)
-        if all(w_mid):
-            scale, where, half = mid, w_mid, h_mid
-        else:
-            low = mid
-    return RadialFit(scale=scale, where=where, half=half)
