@@ -96,8 +96,8 @@ def _attribute_with(args: argparse.Namespace, mdata, genes: list[str], settings,
 
 
 def _default_workers(backend: str, n_genes: int) -> int:
-    """Ray: 2 CPUs. Local: a forked worker process per usable core, at most one per gene (x1.3 the
-    genes/s of threads on 2 cores, docs/scaling.md); 1 (threads) where fork is not the safe default (not Linux)."""
+    """Ray: 2 CPUs. Local: a forked worker process per usable core, at most one per gene (x1.3-x1.4
+    the genes/s of threads on 2 cores, docs/scaling.md); 1 (threads) where fork is not the safe default (not Linux)."""
     if backend == "ray":
         return 2
     return max(1, min(USABLE_CORES, n_genes)) if sys.platform.startswith("linux") else 1

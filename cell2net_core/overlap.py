@@ -23,11 +23,11 @@ from typing import TypeVar
 __all__ = ["DEFAULT_THREADS", "USABLE_CORES", "map_in_processes", "map_in_threads", "thread_local"]
 
 #: Cores this process may use (its CPU affinity).
-#: Genes in flight by default in threads: the cores this process may use, at most 4. Each gene computes on
+USABLE_CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+#: Genes in flight by default in threads: the usable cores, at most 4. Each gene computes on
 #: one torch thread (:func:`~cell2net_core.model.one_torch_thread`) and about half of its time
 #: holds Python's GIL (reading the checkpoint, aggregating, writing), so threads beyond a few
-#: add little; for many cores, ``--backend ray --workers N`` runs genes in processes.
-USABLE_CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+#: add little; worker processes (:func:`map_in_processes`, the command's default) or Ray go past that.
 DEFAULT_THREADS = min(4, USABLE_CORES)
 
 T = TypeVar("T")
