@@ -7,7 +7,7 @@ import json
 import os
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import KW_ONLY, dataclass
+from dataclasses import KW_ONLY, dataclass, replace
 from pathlib import Path
 
 import mudata as md
@@ -55,7 +55,8 @@ class GeneResult:
     status
         ``"computed"``, ``"cached"`` (loaded from the results folder) or ``"failed"``.
     table, attribution
-        Its TF -> gene table and attributions (``None`` when failed).
+        Its TF -> gene table and attributions (``None`` when failed, or computed in a worker
+        process: then they are in the results folder).
     seconds
         Time spent on it.
     error
@@ -476,7 +477,9 @@ def attribute_genes(
     processes
         On a CPU, more than 1: genes in that many forked worker processes instead, one gene each at
         once (:func:`~cell2net_core.overlap.map_in_processes`; for the command line, not a server);
-        the same files. Progress is then reported per finished gene.
+        the same files. Progress is then reported per finished gene, and the results carry no
+        ``table`` or ``attribution`` (they are in ``out_dir``: :class:`~cell2net_core.store.ResultStore`),
+        so workers do not send them back through a pipe (0.5 -> 0.2 s of the caller's CPU for 200 genes).
 
     Returns
     -------
@@ -510,10 +513,11 @@ def attribute_genes(
         step(0, 1)
         modules = thread_local(f"modules_{settings.device}", lambda: ModulePool(device=settings.device))
         try:
-            return attribute_gene(mdata, gene, model_dir=model_dir, store=store, settings=settings, force=force,
-                                  evidence=evidence, progress=step, modules=modules)  # fmt: skip
+            result = attribute_gene(mdata, gene, model_dir=model_dir, store=store, settings=settings, force=force,
+                                    evidence=evidence, progress=step, modules=modules)  # fmt: skip
         except Exception as e:  # one bad gene never stops the others
             return _failure(gene, e)
+        return replace(result, table=None, attribution=None) if forked else result  # stored: not sent back
 
     finished = [0]
 

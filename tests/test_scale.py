@@ -151,6 +151,17 @@ def test_the_command_runs_a_worker_process_per_core_by_default(many, tmp_path, c
     assert sorted(p.name for p in (tmp_path / "out").glob("*.npy")) == [f"{g}.npy" for g in GENES[:genes]]
 
 
+def test_worker_processes_send_back_no_tables_they_are_stored(many, tmp_path):
+    from cell2net_core.store import ResultStore
+
+    mdata = data.read_dataset(many["mdata"])
+    results = pipeline.attribute_genes(mdata, GENES[:3], model_dir=many["models"], out_dir=tmp_path / "out",
+                                       settings=Settings(method="exact", device="cpu"), processes=2)  # fmt: skip
+    assert [(r.gene, r.status, r.table, r.attribution) for r in results] == [(g, "computed", None, None)
+                                                                            for g in GENES[:3]]
+    assert sorted(ResultStore(tmp_path / "out").table()["gene"].unique()) == GENES[:3]
+
+
 def test_ctrl_c_with_worker_processes_stops_cleanly_and_resumes(many, tmp_path, capsys):
     """SIGINT to the command's process group (as a terminal's Ctrl-C): running genes finish, no temporary file."""
     out = tmp_path / "out"
