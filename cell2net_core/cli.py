@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -70,7 +71,8 @@ def _scale_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--workers", type=int, default=None,
                    help="ray: CPUs of the local cluster (tasks at once; default 2); local, on a CPU: worker processes "
                    f"(forked, one gene each at once; default on Linux: usable cores, here {USABLE_CORES}, at most "
-                   "one per gene; 1: genes in --threads threads of this process, as always on CUDA)")
+                   "one per gene; 1: genes in --threads threads of this process, as always on CUDA and when "
+                   "called in a process that runs other threads)")
     p.add_argument("--gpus-per-task", type=float, default=0.0, help="ray: GPUs per gene task (fractional allowed)")
 
 
@@ -97,10 +99,15 @@ def _attribute_with(args: argparse.Namespace, mdata, genes: list[str], settings,
 
 def _default_workers(backend: str, n_genes: int) -> int:
     """Ray: 2 CPUs. Local: a forked worker process per usable core, at most one per gene (x1.3-x1.4
-    the genes/s of threads on 2 cores, docs/scaling.md); 1 (threads) where fork is not the safe default (not Linux)."""
+    the genes/s of threads on 2 cores, docs/scaling.md), when forking is safe: on Linux, from a
+    process running no other Python thread, as the command is when run as a program. A process
+    with other threads (an in-process call from a server, a notebook or a test session) can hand
+    its workers a lock one of them held, and they wait on it for ever (seen in the test suite):
+    there, genes run in threads unless ``--workers`` asks for processes."""
     if backend == "ray":
         return 2
-    return max(1, min(USABLE_CORES, n_genes)) if sys.platform.startswith("linux") else 1
+    alone = threading.active_count() == 1
+    return max(1, min(USABLE_CORES, n_genes)) if alone and sys.platform.startswith("linux") else 1
 
 
 def _genes_to_attribute(mdata, args: argparse.Namespace) -> list[str]:

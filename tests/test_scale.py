@@ -139,12 +139,15 @@ def test_worker_processes_write_the_thread_files_and_name_a_bad_gene(many, local
     assert _files(tmp_path / "out") == _files(local_run)
 
 
-@pytest.mark.parametrize(("cores", "genes", "expect"), [(2, 3, "2 worker processes"), (4, 3, "3 worker processes"),
-                                                     (1, 3, "local\n"), (2, 1, "local\n")])
+@pytest.mark.parametrize(("cores", "genes", "python_threads", "expect"),
+                         [(2, 3, 1, "2 worker processes"), (4, 3, 1, "3 worker processes"), (1, 3, 1, "local\n"),
+                          (2, 1, 1, "local\n"), (2, 3, 3, "local\n")])
 def test_the_command_runs_a_worker_process_per_core_by_default(many, tmp_path, capsys, monkeypatch, cores, genes,
-                                                                expect):
-    """On a CPU: one forked worker per usable core, no more than the genes; one core or one gene: threads."""
+                                                                python_threads, expect):
+    """On a CPU: one forked worker per usable core, no more than the genes; one core or one gene: threads;
+    and threads in a process that runs other Python threads (forking it could deadlock its workers)."""
     monkeypatch.setattr(cli, "USABLE_CORES", cores)
+    monkeypatch.setattr(cli.threading, "active_count", lambda: python_threads)
     assert cli.main(_argv(many, tmp_path / "out", "--genes", ",".join(GENES[:genes]))) == 0
     err = capsys.readouterr().err
     assert expect in err and f"{genes} computed" in err
