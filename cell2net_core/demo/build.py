@@ -42,6 +42,7 @@ import pandas as pd
 import torch
 
 from ..errors import Cell2NetInputError
+from ..overlap import USABLE_CORES
 from ..settings import Settings
 
 __all__ = ["DemoPaths", "default_demo_dir", "demo_paths", "demo_reference", "build_demo", "ensure_demo", "is_complete"]
@@ -157,10 +158,9 @@ def _monotonic(progress: Progress | None) -> Progress | None:
 
 
 def _n_workers(n_genes: int, n_metacells: int) -> int:
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     if n_genes * n_metacells < 8_000:  # starting a worker costs more than it saves
         return 1
-    return max(1, min(cores, 4, n_genes))
+    return max(1, min(USABLE_CORES, 4, n_genes))
 
 
 def _train_in_process(mdata, paths: DemoPaths, jobs: list[tuple[str, int]], epochs: int, progress) -> None:
