@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import Cell2NetInputError
-from .stats import EVIDENCE_COLUMNS, N_BOOT, SEED, add_q_values, mean_evidence
+from .stats import EVIDENCE_COLUMNS, N_BOOT, SEED, bh_q, groups_evidence
 
 if TYPE_CHECKING:  # mudata and torch load when a dataset is regrouped, not with group_column
     import mudata as md
@@ -82,6 +82,17 @@ def tf_to_gene(
     >>> t[["tf", "mean_attr"]].values.tolist()
     [['R', -3.0]]
     """
+    attr, tfs = _checked(attr, tfs, gene=gene, n_tfs=n_tfs, rank_by=rank_by)
+    keys, inverse = _groups(labels, len(attr), gene=gene)
+    rng = np.random.default_rng(seed) if evidence else None
+    return _group_table(attr, keys, inverse, gene=gene, tfs=tfs, groupby=groupby if labels is not None else None,
+                        n_tfs=n_tfs, rank_by=rank_by, rng=rng, n_boot=n_boot)  # fmt: skip
+
+
+def _checked(
+    attr: np.ndarray, tfs: Sequence[str], *, gene: str, n_tfs: int | None, rank_by: str
+) -> tuple[np.ndarray, list[str]]:
+    """The attributions as an array and the TF names as a list, once their shapes and the options agree."""
     attr = np.asarray(attr)
     tfs = list(tfs)
     if attr.ndim != 2 or attr.shape[1] != len(tfs):
@@ -93,11 +104,7 @@ def tf_to_gene(
     if n_tfs is not None and n_tfs < 1:
         msg = f"n_tfs must be at least 1 or None (all TFs); got {n_tfs}."
         raise Cell2NetInputError(msg)
-    keys, inverse = _groups(labels, len(attr), gene=gene)
-    rng = np.random.default_rng(seed) if evidence else None
-    table = _group_table(attr, keys, inverse, gene=gene, tfs=tfs, groupby=groupby if labels is not None else None,
-                         n_tfs=n_tfs, rank_by=rank_by, rng=rng, n_boot=n_boot)  # fmt: skip
-    return add_q_values(table) if evidence else table
+    return attr, tfs
 
 
 def _groups(labels: Sequence[str] | np.ndarray | None, n: int, *, gene: str) -> tuple[np.ndarray, np.ndarray]:
@@ -124,30 +131,34 @@ def _group_table(
     rng: np.random.Generator | None,
     n_boot: int,
 ) -> pd.DataFrame:
-    """Mean and std (and, with ``rng``, the evidence columns) per group in numpy, one DataFrame at the end."""
+    """Mean and std (and, with ``rng``, the evidence columns and q over the table) per group in numpy, one
+    DataFrame at the end."""
     order = np.argsort(inverse, kind="stable")  # each group's rows in their original order
     bounds = np.searchsorted(inverse[order], np.arange(len(keys) + 1))
     cols: dict[str, list] = {"tf": [], "key": [], "mean_attr": [], "std_attr": [], "n_metacells": []}
     tf_names = np.asarray(tfs, dtype=object)
+    kept = []  # each group's rows of the kept TFs, for the evidence
     for k, key in enumerate(keys):
         rows = attr[order[bounds[k] : bounds[k + 1]]].astype(np.float64)
         mean = rows.mean(axis=0)
         pick = np.arange(len(mean))
         if n_tfs is not None:
             pick = np.argsort(-(mean if rank_by == "mean" else np.abs(mean)), kind="stable")[:n_tfs]
-        values = {"mean_attr": mean[pick], "std_attr": rows.std(axis=0)[pick]}
-        if rng is not None:  # only the kept TFs: each column's numbers do not depend on the others
-            values |= {c: np.asarray(v) for c, v in mean_evidence(rows[:, pick], n_boot=n_boot, rng=rng).items()}
+        cols["mean_attr"].append(mean[pick])
+        cols["std_attr"].append(rows.std(axis=0)[pick])
+        kept.append(rows[:, pick])  # only the kept TFs: each column's numbers do not depend on the others
         cols["tf"].append(tf_names[pick])
-        for c, v in values.items():
-            cols.setdefault(c, []).append(v)
-        cols["n_metacells"].append(np.full(len(cols["tf"][-1]), len(rows), dtype=np.int64))
-        cols["key"].append(np.full(len(cols["tf"][-1]), key, dtype=object))
+        cols["n_metacells"].append(np.full(len(pick), len(rows), dtype=np.int64))
+        cols["key"].append(np.full(len(pick), key, dtype=object))
     table = {"tf": np.concatenate(cols.pop("tf")), "gene": gene}
     keys_col = np.concatenate(cols.pop("key"))
     if groupby is not None:
         table[groupby] = keys_col
-    return pd.DataFrame(table | {c: np.concatenate(v) for c, v in cols.items()})
+    table |= {c: np.concatenate(v) for c, v in cols.items()}
+    if rng is not None:
+        table |= groups_evidence(kept, n_boot=n_boot, rng=rng)
+        table["q_value"] = bh_q(table["p_value"])
+    return pd.DataFrame(table)
 
 
 def group_column(table: pd.DataFrame) -> str | None:
@@ -203,24 +214,25 @@ def regroup(
     >>> int(table.groupby("cell_type_v2").size().max())
     2
     """
-    from .data import group_labels
+    from .data import _kept, group_labels, obs_ids
 
-    labels = pd.Series(group_labels(mdata, groupby), index=mdata.obs_names.astype(str))
-    at = labels.index.get_indexer(attribution.obs_names)
-    missing = [attribution.obs_names[i] for i in np.flatnonzero(at < 0)]
-    if missing:
-        msg = (
-            f"Stored attributions of gene {attribution.gene!r} name {len(missing)} metacell(s) absent "
-            f"from the dataset, e.g. {missing[0]!r}: were they computed on another .h5mu?"
-        )
-        raise Cell2NetInputError(msg)
-    return tf_to_gene(
-        attribution.attr,
-        labels.to_numpy()[at],
-        gene=attribution.gene,
-        tfs=attribution.tfs,
-        groupby=groupby,
-        n_tfs=n_tfs,
-        rank_by=rank_by,
-        evidence=evidence,
-    )
+    attr, tfs = _checked(attribution.attr, attribution.tfs, gene=attribution.gene, n_tfs=n_tfs, rank_by=rank_by)
+    ids = obs_ids(mdata)
+    if attribution.obs_names == ids and len(attr) == len(ids):  # as computed: the dataset's groups, found once
+        def find() -> tuple[np.ndarray, np.ndarray]:
+            return _groups(group_labels(mdata, groupby), len(ids), gene=attribution.gene)
+
+        keys, inverse = _kept(mdata, f"groups_{groupby}", find)
+    else:
+        at = pd.Index(ids).get_indexer(attribution.obs_names)
+        missing = [attribution.obs_names[i] for i in np.flatnonzero(at < 0)]
+        if missing:
+            msg = (
+                f"Stored attributions of gene {attribution.gene!r} name {len(missing)} metacell(s) absent "
+                f"from the dataset, e.g. {missing[0]!r}: were they computed on another .h5mu?"
+            )
+            raise Cell2NetInputError(msg)
+        keys, inverse = _groups(group_labels(mdata, groupby)[at], len(attr), gene=attribution.gene)
+    rng = np.random.default_rng(SEED) if evidence else None
+    return _group_table(attr, keys, inverse, gene=attribution.gene, tfs=tfs, groupby=groupby, n_tfs=n_tfs,
+                        rank_by=rank_by, rng=rng, n_boot=N_BOOT)  # fmt: skip

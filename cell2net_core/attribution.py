@@ -249,7 +249,8 @@ def tf_attr(
     """
     batch_size = _check(module, inputs, method=method, n_steps=n_steps, batch_size=batch_size)
     dev = resolve_device(device)
-    module = module.to(dev)
+    if next(module.parameters()).device != dev:  # .to() walks every submodule even when there is nothing to move
+        module = module.to(dev)
     with full_precision():
         before, tf_exp, after = _head_parts(module, inputs, dev)
         offset = _offset(module, before, after)

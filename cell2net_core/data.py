@@ -33,6 +33,7 @@ __all__ = [
     "genes_with_peaks",
     "genes_with_models",
     "gene_tfs",
+    "obs_ids",
     "all_tfs",
     "gene_inputs",
     "group_labels",
@@ -347,6 +348,19 @@ def _kept(mdata: md.MuData, name: str, make: Callable[[], T]) -> T:
     return cache[name]
 
 
+def obs_ids(mdata: md.MuData) -> list[str]:
+    """The dataset's metacell ids as strings, in its order: one list kept per dataset (do not change it).
+
+    Examples
+    --------
+    >>> from cell2net_core.testing import random_dataset
+    >>> mdata = random_dataset(n_metacells=8)
+    >>> obs_ids(mdata) is obs_ids(mdata), len(obs_ids(mdata))
+    (True, 8)
+    """
+    return _kept(mdata, "obs_names", lambda: mdata.obs_names.astype(str).tolist())
+
+
 def _peak_rows(mdata: md.MuData, gene: str) -> pd.DataFrame:
     """The gene's rows of ``uns['peak_to_gene']``, in file order, from an index built once per dataset."""
     p2g = mdata.uns["peak_to_gene"]
@@ -404,8 +418,38 @@ def gene_inputs(
         raise Cell2NetInputError(msg) from e
     distance = pd.to_numeric(rows["distance"], errors="coerce").to_numpy(dtype=np.float32)
     _check_finite(distance, "uns['peak_to_gene']['distance']", gene, mdata)
-    obs = mdata.obs
     covariates = list(covariates)
+    cov = _kept(mdata, f"covariates_{covariates}", lambda: _covariates(mdata, covariates, gene))
+    tf_and_target = _columns(mdata, "rna", [*tfs, gene])  # one slice of the counts for both
+    inputs = GeneInputs(
+        gene=gene,
+        peaks=peaks,
+        tfs=tfs,
+        covariate_names=covariates,
+        obs_names=obs_ids(mdata),
+        peak_seq=peak_seq,
+        peak_acc=_columns(mdata, "atac", peaks),
+        peak_dist=np.exp(-distance / DISTANCE_SCALE).astype(np.float32),
+        tf_exp=np.ascontiguousarray(tf_and_target[:, :-1]),
+        covariates=cov,
+        target=np.ascontiguousarray(tf_and_target[:, -1]),
+    )
+    _check_finite(inputs.peak_acc, "atac.layers['counts']", gene, mdata)
+    _check_finite(inputs.tf_exp, "rna.layers['counts'] of its TFs", gene, mdata)
+    _check_finite(inputs.target, "rna.layers['counts']", gene, mdata)
+    for values, what in ((inputs.peak_acc, "atac"), (inputs.tf_exp, "rna (its TFs)"), (inputs.target, "rna")):
+        if (values < 0).any():
+            msg = (
+                f"{src}: {what}.layers['counts'] holds negative values for gene {gene!r} "
+                f"(smallest {values.min():g}); expected raw counts (0 or more), not normalised or scaled data."
+            )
+            raise Cell2NetInputError(msg)
+    return inputs
+
+
+def _covariates(mdata: md.MuData, covariates: list[str], gene: str) -> np.ndarray:
+    """``obs[covariates]`` as float32 ``(N, C)``, checked (the same for every gene: kept once per dataset)."""
+    obs, src = mdata.obs, _source(mdata)
     missing = [c for c in covariates if c not in obs.columns]
     if missing:
         msg = (
@@ -418,31 +462,8 @@ def gene_inputs(
     except (TypeError, ValueError) as e:
         msg = f"{src}: covariate column(s) {covariates} in mdata.obs are not numeric."
         raise Cell2NetInputError(msg) from e
-    inputs = GeneInputs(
-        gene=gene,
-        peaks=peaks,
-        tfs=tfs,
-        covariate_names=covariates,
-        obs_names=_kept(mdata, "obs_names", lambda: mdata.obs_names.astype(str).tolist()),
-        peak_seq=peak_seq,
-        peak_acc=_columns(mdata, "atac", peaks),
-        peak_dist=np.exp(-distance / DISTANCE_SCALE).astype(np.float32),
-        tf_exp=_columns(mdata, "rna", tfs),
-        covariates=cov,
-        target=_columns(mdata, "rna", [gene])[:, 0],
-    )
-    _check_finite(inputs.peak_acc, "atac.layers['counts']", gene, mdata)
-    _check_finite(inputs.tf_exp, "rna.layers['counts'] of its TFs", gene, mdata)
-    _check_finite(inputs.target, "rna.layers['counts']", gene, mdata)
-    _check_finite(inputs.covariates, f"mdata.obs{covariates}", gene, mdata)
-    for values, what in ((inputs.peak_acc, "atac"), (inputs.tf_exp, "rna (its TFs)"), (inputs.target, "rna")):
-        if (values < 0).any():
-            msg = (
-                f"{src}: {what}.layers['counts'] holds negative values for gene {gene!r} "
-                f"(smallest {values.min():g}); expected raw counts (0 or more), not normalised or scaled data."
-            )
-            raise Cell2NetInputError(msg)
-    return inputs
+    _check_finite(cov, f"mdata.obs{covariates}", gene, mdata)
+    return cov
 
 
 def group_labels(mdata: md.MuData, groupby: str) -> np.ndarray:

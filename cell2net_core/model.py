@@ -407,11 +407,12 @@ def _fill(
             f"+ {inputs.n_tfs} TFs + {len(inputs.covariate_names)} covariates)."
         )
         raise Cell2NetInputError(msg)
-    own = module.state_dict(keep_vars=True)
+    own = module.__dict__.get("_c2n_own")  # the module's parameters and buffers by name, found once per module
+    if own is None:
+        own = module.__dict__["_c2n_own"] = module.state_dict(keep_vars=True)
     if own.keys() == state.keys() and all(own[k].shape == v.shape for k, v in state.items()):
         with torch.no_grad():  # what load_state_dict does once its checks pass, without its per-key hooks
-            for k, v in state.items():
-                own[k].copy_(v)
+            torch._foreach_copy_(list(own.values()), [state[k] for k in own])
         return module
     try:
         module.load_state_dict(state)  # raises, naming the missing, unexpected or mis-sized keys
@@ -464,7 +465,8 @@ class ModulePool:
         if module is None:
             module = build_model(inputs).to(self.device).eval()
             self._modules[key] = module
-        return _fill(module, state, path, inputs).eval()
+        module = _fill(module, state, path, inputs)
+        return module.eval() if module.training else module  # eval() walks every submodule: only when needed
 
 
 def _checked_parts(ckpt: dict[str, Any], path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
@@ -484,15 +486,23 @@ def _checked_parts(ckpt: dict[str, Any], path: Path) -> tuple[dict[str, torch.Te
             f"{', '.join(sizes)} are integers (Cell2Net.save)."
         )
         raise Cell2NetInputError(msg)
-    floats = [v.reshape(-1) for v in state.values() if v.is_floating_point()]
-    if len({v.dtype for v in floats}) > 1:  # float32 in every checkpoint we know: one check, no copies
-        floats = [v.double() for v in floats]
-    all_finite = not floats or bool(torch.isfinite(torch.cat(floats)).all())
+    floats = [v for v in state.values() if v.is_floating_point() and v.numel()]
+    # the largest |value| of each tensor, in one call: NaN or inf when the tensor holds one
+    all_finite = not floats or all(bool(torch.isfinite(torch.stack(torch._foreach_norm(same, float("inf")))).all())
+                                   for same in _by_dtype(floats))  # fmt: skip
     bad = [] if all_finite else [k for k, v in state.items() if v.is_floating_point() and not torch.isfinite(v).all()]
     if bad:
         msg = f"Checkpoint {str(path)!r} holds NaN or infinite weights in {bad[:3]}: the training diverged; retrain."
         raise Cell2NetInputError(msg)
     return state, summary
+
+
+def _by_dtype(tensors: list[torch.Tensor]) -> list[list[torch.Tensor]]:
+    """The tensors in lists of one dtype each (float32 only, in every checkpoint we know)."""
+    kinds: dict[torch.dtype, list[torch.Tensor]] = {}
+    for t in tensors:
+        kinds.setdefault(t.dtype, []).append(t)
+    return list(kinds.values())
 
 
 @contextlib.contextmanager

@@ -16,7 +16,7 @@ import pandas as pd
 
 from .aggregate import regroup
 from .attribution import Attribution, tf_attr
-from .data import GeneInputs, gene_inputs, gene_tfs, group_labels
+from .data import GeneInputs, gene_inputs, gene_tfs, group_labels, obs_ids
 from .errors import Cell2NetInputError
 from .files import remove_stale_tmp
 from .known import mark_known
@@ -164,7 +164,7 @@ def _table(attribution: Attribution, mdata: md.MuData, settings: Settings, evide
 def _load(store: ResultStore, mdata: md.MuData, gene: str, meta: dict) -> Attribution:
     if meta:  # our .json holds the TF order and metacell ids
         return store.load(gene)
-    return store.load(gene, tfs=gene_tfs(mdata, gene), obs_names=mdata.obs_names.astype(str).tolist())
+    return store.load(gene, tfs=gene_tfs(mdata, gene), obs_names=obs_ids(mdata))
 
 
 def attribute_gene(

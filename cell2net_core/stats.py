@@ -23,13 +23,22 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 import pandas as pd
 from threadpoolctl import ThreadpoolController
 
-__all__ = ["EVIDENCE_COLUMNS", "N_BOOT", "SEED", "CONFIDENCE", "mean_evidence", "bh_q", "add_q_values"]
+__all__ = [
+    "EVIDENCE_COLUMNS",
+    "N_BOOT",
+    "SEED",
+    "CONFIDENCE",
+    "mean_evidence",
+    "groups_evidence",
+    "bh_q",
+    "add_q_values",
+]
 
 EVIDENCE_COLUMNS = ("ci_low", "ci_high", "p_value", "q_value")
 N_BOOT = 1000
@@ -101,18 +110,59 @@ def mean_evidence(
     0.0163
     """
     rows = np.asarray(rows, dtype=np.float64)
-    n, k = rows.shape
-    if n == 0:
-        nan = np.full(k, np.nan)
-        return {"ci_low": nan, "ci_high": nan.copy(), "p_value": nan.copy()}
+    return groups_evidence([rows], n_boot=n_boot, confidence=confidence, rng=rng)
+
+
+def groups_evidence(
+    groups: Sequence[np.ndarray],
+    *,
+    n_boot: int = N_BOOT,
+    confidence: float = CONFIDENCE,
+    rng: np.random.Generator | int = SEED,
+) -> dict[str, np.ndarray]:
+    """:func:`mean_evidence` of each group's rows, one after the other from ``rng``, concatenated.
+
+    The same numbers as calling :func:`mean_evidence` per group with one generator, in a
+    fraction of the time: one percentile and one t-test call for all groups' columns.
+
+    Parameters
+    ----------
+    groups
+        Each ``(n_metacells, n_columns)`` values of one group (float64).
+    n_boot, confidence, rng
+        As in :func:`mean_evidence`.
+
+    Returns
+    -------
+    ``{"ci_low", "ci_high", "p_value"}``, each of the groups' column counts summed.
+
+    Examples
+    --------
+    >>> rows = np.array([[1.0, 0.0], [2.0, 0.1], [3.0, -0.1], [2.0, 0.0]])
+    >>> both = groups_evidence([rows, rows[:2]], rng=0)
+    >>> one = mean_evidence(rows, rng=np.random.default_rng(0))
+    >>> bool((both["ci_low"][:2] == one["ci_low"]).all()), both["p_value"].shape
+    (True, (4,))
+    """
     rng = np.random.default_rng(rng)
-    mean = rows.mean(axis=0)
-    counts = _resample_counts(rng, n, n_boot)  # (n, n_boot): each resample a column
+    means = [g.mean(axis=0) for g in groups]
+    deviations = []
     with _one_blas_thread():
-        deviation = (rows - mean).T @ counts / n  # bootstrap mean minus the sample mean, (k, n_boot); float: BLAS
-    tail = (1.0 - confidence) / 2 * 100
-    low, high = np.percentile(deviation, [tail, 100 - tail], axis=1)
-    return {"ci_low": mean + low, "ci_high": mean + high, "p_value": _ttest(rows)}
+        for rows, mean in zip(groups, means, strict=True):
+            n = len(rows)
+            if n == 0:
+                deviations.append(np.full((rows.shape[1], n_boot), np.nan))
+                continue
+            counts = _resample_counts(rng, n, n_boot)  # (n, n_boot): each resample a column
+            deviations.append((rows - mean).T @ counts / n)  # bootstrap mean minus the sample mean; float: BLAS
+    mean = np.concatenate(means) if means else np.zeros(0)
+    deviation = np.concatenate(deviations) if deviations else np.zeros((0, n_boot))
+    low, high = np.full(len(mean), np.nan), np.full(len(mean), np.nan)
+    drawn = np.isfinite(deviation[:, 0]) if n_boot else np.zeros(len(mean), dtype=bool)
+    if drawn.any():
+        tail = (1.0 - confidence) / 2 * 100
+        low[drawn], high[drawn] = np.percentile(deviation[drawn], [tail, 100 - tail], axis=1)
+    return {"ci_low": mean + low, "ci_high": mean + high, "p_value": _ttest(groups)}
 
 
 _COUNTS: OrderedDict[tuple, tuple[np.ndarray, dict]] = OrderedDict()
@@ -154,22 +204,26 @@ def _resample_counts(rng: np.random.Generator, n: int, n_boot: int) -> np.ndarra
     return counts
 
 
-def _ttest(rows: np.ndarray) -> np.ndarray:
-    """Two-sided one-sample t-test of mean != 0 per column; NaN for n < 2 or constant columns.
+def _ttest(groups: Sequence[np.ndarray]) -> np.ndarray:
+    """Two-sided one-sample t-test of mean != 0 per column of each group, concatenated; NaN for n < 2 or
+    constant columns.
 
     ``scipy.stats.ttest_1samp``'s statistic and Student's t tail (``scipy.special.stdtr``), on all
-    columns at once without its per-call checks (the same p-values to 1e-12, tested).
+    columns of all groups in one call without its per-call checks (the same p-values to 1e-12, tested).
     """
-    n = len(rows)
-    if n < 2:
-        return np.full(rows.shape[1], np.nan)
+    if not groups:
+        return np.zeros(0)
     from scipy import special  # scipy takes a while to import: only when a test runs
 
+    t, df, undefined = [], [], []
     with np.errstate(all="ignore"):
-        t = rows.mean(axis=0) / np.sqrt(rows.var(axis=0, ddof=1) / n)
-        p = 2.0 * special.stdtr(n - 1, -np.abs(t))
-    constant = np.ptp(rows, axis=0) == 0
-    return np.where(constant, np.nan, p)
+        for rows in groups:
+            n = len(rows)
+            t.append(rows.mean(axis=0) / np.sqrt(rows.var(axis=0, ddof=1) / n) if n >= 2 else np.zeros(rows.shape[1]))
+            df.append(np.full(rows.shape[1], max(n - 1, 1)))
+            undefined.append(np.ptp(rows, axis=0) == 0 if n >= 2 else np.ones(rows.shape[1], dtype=bool))
+        p = 2.0 * special.stdtr(np.concatenate(df), -np.abs(np.concatenate(t)))
+    return np.where(np.concatenate(undefined), np.nan, p)
 
 
 def bh_q(p_values: np.ndarray | pd.Series) -> np.ndarray:
