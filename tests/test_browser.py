@@ -201,8 +201,9 @@ def tutorial_journey(page, tutorial: Path) -> None:
     type_path(page, "Model folder (<GENE>.pt)", "")
     type_path(page, "Results folder", str(tutorial))
     page.get_by_role("link", name="Gene attribution").first.click()
+    expect(page.get_by_role("heading", name="Gene attribution")).to_be_visible()  # the new page, not the last one
     settle(page)
-    picker = page.get_by_role("combobox").first
+    picker = page.get_by_label("Genes (type to search)")
     picker.click()
     picker.fill(TUTORIAL_ONLY)
     page.get_by_role("option", name=f"{TUTORIAL_ONLY} (cached)").click()
