@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import auth, source, state
+from ui import auth, source, state, widgets
 
 st.set_page_config(page_title="Cell2Net Explorer", page_icon=":material/hub:", layout="wide")
 auth.require_login()  # off unless CELL2NET_LOGIN is set
@@ -28,4 +28,6 @@ source.sidebar(source.pick_paths_from_env())
 st.sidebar.radio(
     "Chart download format", ["png", "svg"], key=state.IMAGE_FMT, horizontal=True, format_func=str.upper
 )
+with st.sidebar:
+    widgets.preload_plotly()  # plotly.js loads in the browser's idle time, a second after the page
 page.run()

