@@ -134,6 +134,7 @@ def _integrate(
     module: PeaksTF2GeneExpressionPoisson,
     offset: torch.Tensor,
     tf_exp: torch.Tensor,
+    slope: torch.Tensor,
     live: Share,
     *,
     multiply_by_inputs: bool,
@@ -143,16 +144,15 @@ def _integrate(
     """The path-averaged gradient of the head, float64, times ``tf_exp`` when ``multiply_by_inputs``.
 
     Along ``alpha * tf_exp`` hidden unit ``j`` has pre-activation ``a_j + alpha s_j`` (``a`` the offset,
-    ``s`` its slope) and the head's gradient is ``(1[a + alpha s > 0] * v) @ w_tf``; so the average is
-    ``(share * v) @ w_tf`` with ``share = live(a, s, root)`` each unit's weight of the path where it is
-    live, ``root = -a / s`` (where ``s != 0``) the point where it turns on or off.
+    ``s`` its slope, :func:`_slope`) and the head's gradient is ``(1[a + alpha s > 0] * v) @ w_tf``; so the
+    average is ``(share * v) @ w_tf`` with ``share = live(a, s, root)`` each unit's weight of the path where
+    it is live, ``root = -a / s`` (where ``s != 0``) the point where it turns on or off. ``tf_exp`` in float64.
     """
     w_tf = module.fc[0].weight.double()[:, module.tf_slice]  # (32, T)
     v, _ = _affine_after_relu(module.fc)
 
     def batch(sl: slice) -> torch.Tensor:
-        t, a = tf_exp[sl].double(), offset[sl]
-        s = t @ w_tf.T  # (B, 32)
+        t, a, s = tf_exp[sl], offset[sl], slope[sl]
         root = (-a / torch.where(s != 0, s, torch.ones_like(s))).contiguous()
         grad = (live(a, s, root) * v) @ w_tf  # (B, T)
         return grad * t if multiply_by_inputs else grad
@@ -196,11 +196,15 @@ def _affine_after_relu(fc: nn.Sequential) -> tuple[torch.Tensor, torch.Tensor]:
     return w2 * scale, (w2 * shift).sum() + out.bias.double()[0]
 
 
-def _head_value(module: PeaksTF2GeneExpressionPoisson, offset: torch.Tensor, tf_exp: torch.Tensor) -> torch.Tensor:
-    """Head output in float64 (eval mode), ``(N,)``, from the float64 offset."""
+def _slope(module: PeaksTF2GeneExpressionPoisson, tf_exp: torch.Tensor) -> torch.Tensor:
+    """The TFs' part of the first layer's pre-activation, ``tf_exp @ w_tf.T``, ``(N, 32)``, in float64."""
+    return tf_exp @ module.fc[0].weight.double()[:, module.tf_slice].T
+
+
+def _head_value(module: PeaksTF2GeneExpressionPoisson, offset: torch.Tensor, slope: torch.Tensor) -> torch.Tensor:
+    """Head output in float64 (eval mode), ``(N,)``, from the float64 offset and slope (0 at the baseline)."""
     v, c = _affine_after_relu(module.fc)
-    w_tf = module.fc[0].weight.double()[:, module.tf_slice]
-    return torch.relu(offset + tf_exp.double() @ w_tf.T) @ v + c
+    return torch.relu(offset + slope) @ v + c
 
 
 @torch.no_grad()
@@ -256,20 +260,23 @@ def tf_attr(
         offset = _offset(module, before, after)
         options = {"multiply_by_inputs": multiply_by_inputs, "batch_size": batch_size, "progress": progress}
         share = _captum_share(n_steps, offset.device) if method == "captum" else _exact_share
-        attr = _integrate(module, offset, tf_exp, share, **options)
-        delta = _head_value(module, offset, tf_exp) - _head_value(module, offset, torch.zeros_like(tf_exp))
-    bad = int((~torch.isfinite(attr.float())).sum())  # as stored: float32
+        tf_exp = tf_exp.double()
+        slope = _slope(module, tf_exp)  # computed once: for the integral and for f(x)
+        attr = _integrate(module, offset, tf_exp, slope, share, **options)
+        delta = _head_value(module, offset, slope) - _head_value(module, offset, torch.zeros_like(slope))
+    stored = attr.float()  # as stored: float32
+    bad = int((~torch.isfinite(stored)).sum())
     if bad:
         msg = (
             f"Gene {inputs.gene!r}: {bad} of {attr.numel()} attributions are NaN or infinite (the model's output "
             "overflows on these inputs); nothing is stored for this gene: check its checkpoint and counts."
         )
         raise Cell2NetInputError(msg)
-    total = attr.double() if multiply_by_inputs else attr.double() * tf_exp.double()
+    total = attr if multiply_by_inputs else attr * tf_exp
     gap = total.sum(dim=1) - delta
     return Attribution(
         gene=inputs.gene,
-        attr=attr.float().cpu().numpy(),
+        attr=stored.cpu().numpy(),
         gap=gap.cpu().numpy(),
         delta=delta.cpu().numpy(),
         tfs=list(inputs.tfs),

@@ -31,7 +31,7 @@ import pandas as pd
 
 from .aggregate import group_column
 from .errors import Cell2NetInputError
-from .files import atomic_write
+from .files import atomic_write, atomic_write_all
 from .stats import add_q_values
 
 if TYPE_CHECKING:  # torch and captum load when attributions are read, not with the store
@@ -253,9 +253,9 @@ class ResultStore:
         }
         buf = io.BytesIO()
         np.save(buf, attribution.attr.astype(np.float32))
-        atomic_write(self._file(info["gene"], ".npy"), buf.getvalue(), sync_folder=False)
-        atomic_write(self._file(info["gene"], ".json"), json.dumps(info), sync_folder=False)
-        self.save_table(info["gene"], table)  # its folder flush makes the three renames durable
+        gene = info["gene"]
+        atomic_write_all([(self._file(gene, ".npy"), buf.getvalue()), (self._file(gene, ".json"), json.dumps(info)),
+                          (self._file(gene, ".csv"), table.to_csv(index=False))])  # fmt: skip
 
     def save_table(self, gene: str, table: pd.DataFrame) -> None:
         """Write ``<GENE>.csv`` (tutorial layout, no index), atomically."""

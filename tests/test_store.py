@@ -212,3 +212,14 @@ def test_a_killed_writer_left_as_a_zombie_counts_as_gone(tmp_path):
         assert files.remove_stale_tmp(tmp_path) == [left] and not left.exists()
     finally:
         os.waitpid(pid, 0)
+
+
+def test_atomic_write_all_is_all_or_nothing_before_its_renames(tmp_path):
+    (tmp_path / "b.txt").write_text("old")
+    with pytest.raises(TypeError):  # the second file cannot be written: nothing is renamed into place
+        files.atomic_write_all([(tmp_path / "a.txt", "A"), (tmp_path / "b.txt", 12345), (tmp_path / "c.txt", "C")])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["b.txt"]  # no temporary file left, b as it was
+    assert (tmp_path / "b.txt").read_text() == "old"
+    done = files.atomic_write_all([(tmp_path / "a.txt", "A"), (tmp_path / "b.txt", b"B")])
+    assert [p.read_text() for p in done] == ["A", "B"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt", "b.txt"]
