@@ -250,7 +250,7 @@ class PeaksTF2GeneExpressionPoisson(nn.Module):
         order, so values agree to rounding (within 1e-6 relative), not to the bit.
         """
         seq_part, w_acc = split
-        h = (peak_acc.unsqueeze(-1) * w_acc).add_(seq_part).relu_()  # an outer product: no sums, so no matmul
+        h = (peak_acc.reshape(-1, 1) @ w_acc.reshape(1, -1)).view(*peak_acc.shape, -1).add_(seq_part).relu_()
         conv = self.merge_seq_atac[2]  # kernel 1: a linear map of each peak's features
         h = torch.relu(F.linear(h, conv.weight[:, :, 0], conv.bias))
         for block in self.attn_blocks:
