@@ -24,7 +24,9 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from playwright.sync_api import sync_playwright
 
@@ -32,6 +34,7 @@ from cell2net_core.testing import tutorial_table
 from tests.browser_support import CHROMIUM, CHROMIUM_ARGS, launch_app
 
 ROOT = Path(__file__).resolve().parents[1]
+T = TypeVar("T")
 PAGES = {"Overview": "", "Gene attribution": "attribution", "Network": "network", "Table": "table",
          "Compare groups": "compare", "TF dot plot": "dotplot"}
 # painted: the script is idle, every visible plotly chart has its SVG, every visible dataframe its canvas, no spinner
@@ -95,20 +98,8 @@ def main(argv: list[str] | None = None) -> None:
         rows = sum(1 for _ in open(folder / "tf_to_gene.csv")) - 1
         env = {k: v for k, v in os.environ.items() if k not in ("C2N_MDATA", "C2N_MODELS")}
         env.update(C2N_RESULTS=str(folder), PYTHONPATH=str(ROOT))
-        with open(Path(tmp) / "streamlit.log", "w") as log:
-            proc, url = launch_app(ROOT, env, log)
-            try:
-                times = measure(url, rounds=args.rounds)
-            finally:
-                proc.terminate()
-                proc.wait(timeout=20)
-        with open(Path(tmp) / "streamlit2.log", "w") as log:
-            proc, url = launch_app(ROOT, env, log)
-            try:
-                clicked = measure_clicks(url, pause=args.pause)
-            finally:
-                proc.terminate()
-                proc.wait(timeout=20)
+        times = on_server(ROOT, env, Path(tmp) / "streamlit.log", lambda url: measure(url, rounds=args.rounds))
+        clicked = on_server(ROOT, env, Path(tmp) / "streamlit2.log", lambda url: measure_clicks(url, pause=args.pause))
         times |= bare_floor(Path(tmp), rounds=args.rounds)
     print(f"Time to first full paint, headless chromium, tf_to_gene.csv of {rows:,} rows (results folder alone);")
     print("in brackets: when the page showed its script run as ended (server work and messages, and any drawing the")
@@ -139,10 +130,16 @@ def bare_floor(tmp: Path, *, rounds: int) -> dict[str, list[tuple[float, float]]
     """Paint times of :data:`BARE_APP`, served and measured as the app is."""
     (tmp / "bare").mkdir()
     (tmp / "bare" / "app.py").write_text(BARE_APP)
-    with open(tmp / "bare.log", "w") as log:
-        proc, url = launch_app(tmp / "bare", dict(os.environ), log)
+    return on_server(tmp / "bare", dict(os.environ), tmp / "bare.log",
+                     lambda url: measure(url, rounds=rounds, pages=BARE_PAGES))  # fmt: skip
+
+
+def on_server(root: Path, env: dict[str, str], log: Path, run: Callable[[str], T]) -> T:
+    """``run(url)`` against ``streamlit run`` of the app in ``root``, stopped afterwards."""
+    with open(log, "w") as fh:
+        proc, url = launch_app(root, env, fh)
         try:
-            return measure(url, rounds=rounds, pages=BARE_PAGES)
+            return run(url)
         finally:
             proc.terminate()
             proc.wait(timeout=20)
