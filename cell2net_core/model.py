@@ -487,22 +487,13 @@ def _checked_parts(ckpt: dict[str, Any], path: Path) -> tuple[dict[str, torch.Te
         )
         raise Cell2NetInputError(msg)
     floats = [v for v in state.values() if v.is_floating_point() and v.numel()]
-    # the largest |value| of each tensor, in one call: NaN or inf when the tensor holds one
-    all_finite = not floats or all(bool(torch.isfinite(torch.stack(torch._foreach_norm(same, float("inf")))).all())
-                                   for same in _by_dtype(floats))  # fmt: skip
+    # the largest |value| of each tensor, in one call (any float dtypes): NaN or inf when the tensor holds one
+    all_finite = not floats or bool(torch.isfinite(torch.stack(torch._foreach_norm(floats, float("inf")))).all())
     bad = [] if all_finite else [k for k, v in state.items() if v.is_floating_point() and not torch.isfinite(v).all()]
     if bad:
         msg = f"Checkpoint {str(path)!r} holds NaN or infinite weights in {bad[:3]}: the training diverged; retrain."
         raise Cell2NetInputError(msg)
     return state, summary
-
-
-def _by_dtype(tensors: list[torch.Tensor]) -> list[list[torch.Tensor]]:
-    """The tensors in lists of one dtype each (float32 only, in every checkpoint we know)."""
-    kinds: dict[torch.dtype, list[torch.Tensor]] = {}
-    for t in tensors:
-        kinds.setdefault(t.dtype, []).append(t)
-    return list(kinds.values())
 
 
 @contextlib.contextmanager

@@ -145,7 +145,7 @@ def groups_evidence(
     (True, (4,))
     """
     rng = np.random.default_rng(rng)
-    means = [g.mean(axis=0) for g in groups]
+    means = [g.mean(axis=0) if len(g) else np.full(g.shape[1], np.nan) for g in groups]  # no warning when empty
     deviations = []
     with _one_blas_thread():
         for rows, mean in zip(groups, means, strict=True):
