@@ -27,7 +27,7 @@ from .attribution import run_batched
 from .data import GeneInputs
 from .errors import Cell2NetInputError
 from .model import PeaksTF2GeneExpressionPoisson, full_precision, resolve_device, to_tensors
-from .stats import N_BOOT, SEED, add_q_values, mean_evidence
+from .stats import N_BOOT, SEED, add_q_values, groups_evidence
 
 __all__ = ["PEAK_COLUMNS", "PeakAttribution", "peak_attr", "peak_to_gene"]
 
@@ -207,7 +207,7 @@ def peak_to_gene(
     groupby
         Name of the group column.
     n_boot, seed
-        Bootstrap resamples and seed (:func:`~cell2net_core.stats.mean_evidence`).
+        Bootstrap resamples and seed (:func:`~cell2net_core.stats.groups_evidence`).
 
     Returns
     -------
@@ -225,13 +225,11 @@ def peak_to_gene(
     if attr.ndim != 2 or attr.shape != (len(labels), len(peaks)):
         msg = f"gene {gene!r}: peak attributions of shape {attr.shape} do not match {len(labels)} x {len(peaks)}."
         raise Cell2NetInputError(msg)
-    rng = np.random.default_rng(seed)
     keys, inverse = np.unique(labels, return_inverse=True)
-    parts = []
-    for k, key in enumerate(keys):
-        rows = attr[inverse == k]
-        part = pd.DataFrame(
-            {"peak": list(peaks), "gene": gene, groupby: key, "mean_attr": rows.mean(0), "std_attr": rows.std(0)}
-        )
-        parts.append(part.assign(**mean_evidence(rows, n_boot=n_boot, rng=rng)))
-    return add_q_values(pd.concat(parts, ignore_index=True))
+    groups = [attr[inverse == k] for k in range(len(keys))]
+    table = pd.DataFrame({
+        "peak": list(peaks) * len(keys), "gene": gene, groupby: np.repeat(keys, len(peaks)),
+        "mean_attr": np.concatenate([g.mean(0) for g in groups]),
+        "std_attr": np.concatenate([g.std(0) for g in groups]),
+    })  # fmt: skip
+    return add_q_values(table.assign(**groups_evidence(groups, n_boot=n_boot, rng=np.random.default_rng(seed))))
