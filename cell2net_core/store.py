@@ -148,6 +148,36 @@ def _read_tables(csvs: list[Path]) -> list[pd.DataFrame]:
     return [read_network_table(p) for p in csvs]
 
 
+def _spliced(csvs: list[Path]) -> str | None:
+    """``tf_to_gene.csv``'s text made of the per-gene CSVs' own lines, with each file's row index in front and
+    ``q_value`` recomputed over all rows (Benjamini-Hochberg); ``None`` unless the files share one plain header
+    ending ``p_value,q_value`` and parse as one table (then pandas reads and writes the table instead).
+
+    The same table as parsing the files and writing them again, with every number as the gene's own file
+    has it: pandas' fast float parser rounds ~17-digit numbers to a neighbouring double now and then, so
+    the text written again would differ in the last digit. Writing 16,000 rows: 0.26 -> ~0.1 s.
+    """
+    texts = [p.read_text(encoding="utf-8") for p in csvs]
+    headers = {t.partition("\n")[0] for t in texts}
+    fields = next(iter(headers)).split(",")
+    plain = all(f and not f.startswith("Unnamed") and '"' not in f for f in fields)
+    if len(headers) != 1 or not plain or fields[-2:] != ["p_value", "q_value"] or "n_metacells" not in fields:
+        return None
+    bodies = [t.partition("\n")[2].removesuffix("\n").split("\n") if t.partition("\n")[2] else [] for t in texts]
+    joined = io.StringIO(headers.pop() + "\n" + "".join(line + "\n" for body in bodies for line in body))
+    try:
+        table = _checked_table(joined, csvs[0].parent)  # the checks of reading them, and the p-values
+    except Cell2NetInputError:
+        return None
+    if len(table) != sum(map(len, bodies)):  # a quoted line break: lines are not rows
+        return None
+    q = add_q_values(table[["p_value"]])["q_value"].to_numpy()
+    q_text = np.where(np.isnan(q), "", q.astype(str))  # as pandas writes a float column
+    rows = (f"{j},{line.rsplit(',', 1)[0]},{qt}" for (j, line), qt in
+            zip(((j, line) for body in bodies for j, line in enumerate(body)), q_text, strict=True))  # fmt: skip
+    return "," + ",".join(fields) + "\n" + "".join(r + "\n" for r in rows)
+
+
 class ResultStore:
     """A results folder: one gene's attributions and table per file set, plus the consolidated table.
 
@@ -439,7 +469,19 @@ class ResultStore:
             if not csvs:
                 msg = f"Results folder {str(self.path)!r} holds no <GENE>.csv to consolidate."
                 raise Cell2NetInputError(msg)
-            return atomic_write(self.path / CONSOLIDATED, self._concat(csvs).to_csv())
+            text = _spliced(csvs) if not self._keeps_rows(csvs) else None
+            return atomic_write(self.path / CONSOLIDATED, text if text is not None else self._concat(csvs).to_csv())
+
+    def _keeps_rows(self, csvs: list[Path]) -> bool:
+        """Whether ``tf_to_gene.csv`` holds rows of a gene that has no ``<GENE>.csv`` (or cannot be read to tell)."""
+        consolidated = self.path / CONSOLIDATED
+        if not consolidated.is_file():
+            return False
+        try:
+            genes = pd.read_csv(consolidated, usecols=["gene"], dtype=str)["gene"]
+        except Exception:  # pandas raises many types for a bad file: _concat names the problem
+            return True
+        return not set(genes).issubset({p.stem for p in csvs})
 
     @contextlib.contextmanager
     def lock(self, name: str) -> Iterator[None]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import shutil
 import threading
 
@@ -223,3 +224,44 @@ def test_atomic_write_all_is_all_or_nothing_before_its_renames(tmp_path):
     done = files.atomic_write_all([(tmp_path / "a.txt", "A"), (tmp_path / "b.txt", b"B")])
     assert [p.read_text() for p in done] == ["A", "B"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt", "b.txt"]
+
+
+def test_consolidated_keeps_each_gene_files_numbers_and_recomputes_q_over_all(tmp_path, monkeypatch):
+    from cell2net_core.stats import bh_q
+    from cell2net_core.testing import random_table
+
+    rng = np.random.default_rng(0)
+    table = random_table(n_genes=3, top=3)
+    table = table.assign(ci_low=table["mean_attr"] - 0.1, ci_high=table["mean_attr"] + 0.1,
+                         p_value=rng.uniform(size=len(table)) ** 3, q_value=0.5)  # fmt: skip
+    table.loc[table.index[1], "p_value"] = np.nan  # no test for this row
+    table.loc[table["gene"] == "GENE1", "cell_type_v2"] = "B, naive"  # quoted in the CSV
+    s = store.ResultStore(tmp_path)
+    for gene, rows in table.groupby("gene"):
+        s.save_table(gene, rows)
+    csvs = s._gene_csvs()
+    parsed_and_written = s._concat(csvs).to_csv()  # what pandas alone would write
+    monkeypatch.setattr(store.ResultStore, "_concat", lambda *a: pytest.fail("the per-gene lines were not used"))
+    text = s.write_consolidated().read_text()
+    lines = text.splitlines()
+    assert lines[0] == ",tf,gene,cell_type_v2,mean_attr,std_attr,n_metacells,ci_low,ci_high,p_value,q_value"
+    own = [f"{j},{line.rsplit(',', 1)[0]}" for p in csvs for j, line in enumerate(p.read_text().splitlines()[1:])]
+    assert [line.rsplit(",", 1)[0] for line in lines[1:]] == own  # every gene's numbers as its own file has them
+    whole = pd.read_csv(tmp_path / "tf_to_gene.csv", index_col=0, float_precision="round_trip")
+    np.testing.assert_allclose(whole["q_value"], bh_q(whole["p_value"].to_numpy()), rtol=1e-12)  # q over every row
+    assert whole["q_value"].isna().sum() == 1
+    again = pd.read_csv(io.StringIO(parsed_and_written), index_col=0, float_precision="round_trip")
+    pd.testing.assert_frame_equal(whole, again, rtol=1e-12)  # the same table as parsing and writing it again
+
+
+def test_consolidated_keeps_rows_of_genes_without_their_own_csv(tmp_path):
+    from cell2net_core.testing import random_table
+
+    table = random_table(n_genes=3, top=2).assign(p_value=0.01, q_value=0.01)
+    table.to_csv(tmp_path / "tf_to_gene.csv")  # a tutorial's table: GENE0..GENE2
+    s = store.ResultStore(tmp_path)
+    s.save_table("GENE1", table[table["gene"] == "GENE1"].assign(p_value=0.5))
+    s.write_consolidated()
+    whole = s.table()
+    assert sorted(set(whole["gene"])) == ["GENE0", "GENE1", "GENE2"]  # kept, and the new GENE1
+    assert whole.loc[whole["gene"] == "GENE1", "p_value"].eq(0.5).all()
