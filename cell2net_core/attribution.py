@@ -22,7 +22,6 @@ from typing import Literal
 import numpy as np
 import torch
 from captum.attr._utils.approximation_methods import approximation_parameters
-from torch import nn
 
 from .data import GeneInputs
 from .errors import Cell2NetInputError
@@ -131,10 +130,11 @@ def run_batched(
 
 
 def _integrate(
-    module: PeaksTF2GeneExpressionPoisson,
     offset: torch.Tensor,
     tf_exp: torch.Tensor,
     slope: torch.Tensor,
+    w_tf: torch.Tensor,
+    v: torch.Tensor,
     live: Share,
     *,
     multiply_by_inputs: bool,
@@ -144,12 +144,11 @@ def _integrate(
     """The path-averaged gradient of the head, float64, times ``tf_exp`` when ``multiply_by_inputs``.
 
     Along ``alpha * tf_exp`` hidden unit ``j`` has pre-activation ``a_j + alpha s_j`` (``a`` the offset,
-    ``s`` its slope, :func:`_slope`) and the head's gradient is ``(1[a + alpha s > 0] * v) @ w_tf``; so the
+    ``s = tf_exp @ w_tf.T`` its slope) and the head's gradient is ``(1[a + alpha s > 0] * v) @ w_tf``; so the
     average is ``(share * v) @ w_tf`` with ``share = live(a, s, root)`` each unit's weight of the path where
-    it is live, ``root = -a / s`` (where ``s != 0``) the point where it turns on or off. ``tf_exp`` in float64.
+    it is live, ``root = -a / s`` (where ``s != 0``) the point where it turns on or off. All float64
+    (:func:`_head`: ``w_tf`` ``(32, T)``, ``v``).
     """
-    w_tf = module.fc[0].weight.double()[:, module.tf_slice]  # (32, T)
-    v, _ = _affine_after_relu(module.fc)
 
     def batch(sl: slice) -> torch.Tensor:
         t, a, s = tf_exp[sl], offset[sl], slope[sl]
@@ -187,23 +186,19 @@ def _exact_share(a: torch.Tensor, s: torch.Tensor, root: torch.Tensor) -> torch.
     return torch.where(s > 0, 1.0 - root, torch.where(s < 0, root, (a > 0).double()))
 
 
-def _affine_after_relu(fc: nn.Sequential) -> tuple[torch.Tensor, torch.Tensor]:
-    """Eval-mode BatchNorm + Dropout + Linear after the ReLU as ``v . relu(z) + c``, in float64."""
+def _head(module: PeaksTF2GeneExpressionPoisson) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The head in float64 (eval mode): the first layer's TF weights ``w_tf`` ``(32, T)``, and the BatchNorm,
+    Dropout and Linear after its ReLU as ``v . relu(z) + c``."""
+    fc = module.fc
     bn, out = fc[2], fc[4]
     scale = bn.weight.double() / torch.sqrt(bn.running_var.double() + bn.eps)
     shift = bn.bias.double() - bn.running_mean.double() * scale
     w2 = out.weight.double()[0]
-    return w2 * scale, (w2 * shift).sum() + out.bias.double()[0]
+    return fc[0].weight.double()[:, module.tf_slice], w2 * scale, (w2 * shift).sum() + out.bias.double()[0]
 
 
-def _slope(module: PeaksTF2GeneExpressionPoisson, tf_exp: torch.Tensor) -> torch.Tensor:
-    """The TFs' part of the first layer's pre-activation, ``tf_exp @ w_tf.T``, ``(N, 32)``, in float64."""
-    return tf_exp @ module.fc[0].weight.double()[:, module.tf_slice].T
-
-
-def _head_value(module: PeaksTF2GeneExpressionPoisson, offset: torch.Tensor, slope: torch.Tensor) -> torch.Tensor:
-    """Head output in float64 (eval mode), ``(N,)``, from the float64 offset and slope (0 at the baseline)."""
-    v, c = _affine_after_relu(module.fc)
+def _head_value(offset: torch.Tensor, slope: torch.Tensor, v: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+    """Head output in float64, ``(N,)``, from the offset and slope (0 at the baseline) and :func:`_head`'s ``v, c``."""
     return torch.relu(offset + slope) @ v + c
 
 
@@ -261,9 +256,10 @@ def tf_attr(
         options = {"multiply_by_inputs": multiply_by_inputs, "batch_size": batch_size, "progress": progress}
         share = _captum_share(n_steps, offset.device) if method == "captum" else _exact_share
         tf_exp = tf_exp.double()
-        slope = _slope(module, tf_exp)  # computed once: for the integral and for f(x)
-        attr = _integrate(module, offset, tf_exp, slope, share, **options)
-        delta = _head_value(module, offset, slope) - _head_value(module, offset, torch.zeros_like(slope))
+        w_tf, v, c = _head(module)
+        slope = tf_exp @ w_tf.T  # computed once: for the integral and for f(x)
+        attr = _integrate(offset, tf_exp, slope, w_tf, v, share, **options)
+        delta = _head_value(offset, slope, v, c) - _head_value(offset, torch.zeros_like(slope), v, c)
     stored = attr.float()  # as stored: float32
     bad = int((~torch.isfinite(stored)).sum())
     if bad:
