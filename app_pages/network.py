@@ -12,7 +12,7 @@ VIEWS = {
     "regulators": "Regulators of a gene",
     "hierarchy": "TF -> TF hierarchy (regulators above the TFs they drive)",
 }
-DEFAULT_LAYOUT = {"overview": "spring", "targets": "concentric", "regulators": "concentric", "hierarchy": "hierarchy"}
+DEFAULT_LAYOUT = {"overview": "wheel", "targets": "concentric", "regulators": "concentric", "hierarchy": "hierarchy"}
 
 ctx = source.current()
 st.title("TF -> gene network")
@@ -96,14 +96,15 @@ st.session_state[state.NET_FOCUS] = [n for n in st.session_state[state.NET_FOCUS
 focus = st.multiselect("Search and highlight nodes (or click / lasso them in the graph)", sorted(pos),
                        key=state.NET_FOCUS, placeholder="e.g. a TF or gene name")
 
-# concentric layouts are drawn to scale (circles stay circles), their labels placed for a chart of a stated
-# width: the whole page's width, the hub table below
-left, right = (st.container(), st.container()) if kind == "concentric" else st.columns([3, 1])
+# concentric and wheel layouts are drawn to scale (circles stay circles), their labels placed for a chart of a
+# stated width: the whole page's width, the hub table below
+to_scale = kind in ("concentric", "wheel")
+left, right = (st.container(), st.container()) if to_scale else st.columns([3, 1])
 with left:
     what = VIEWS[view].split(":")[0] + (f": {centre}" if centre else "")
     title = f"{len(net.drawn):,} edges, {len(pos):,} nodes ({what})"
     fig = figures.network_figure(net.drawn, pos, focus=focus, title=title,
-                                 labels="radial" if kind == "concentric" else "above")
+                                 labels="radial" if to_scale else "above")
     chart(fig, name="tf_gene_network", key=state.NET_CHART, on_select="rerun", selection_mode=("points", "lasso"))
 with right:
     st.subheader("Hub TFs")

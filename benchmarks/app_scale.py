@@ -47,7 +47,7 @@ def redraw(table: pd.DataFrame, filters: dict) -> dict:
 def overview(table: pd.DataFrame, **filters) -> None:
     edges = network.limit_hubs(network.filter_edges(table, top_k=3, **filters), n_hubs=10, n_targets=15)
     view = network.network_view(edges)
-    figures.network_figure(view.drawn, network.arranged_layout(view.drawn))
+    figures.network_figure(view.drawn, network.arranged_layout(view.drawn, kind="wheel"), labels="radial")
 
 
 def regulon(table: pd.DataFrame, tf: str) -> None:
@@ -75,7 +75,7 @@ def pages(table: pd.DataFrame, repeats: int) -> None:
     """Each page's default work (best of ``repeats``), on the already loaded table."""
     hub = network.hub_tfs(table)["tf"].iloc[0]
     work = {
-        "network: overview (10 hubs x 15 targets)": lambda: overview(table),
+        "network: overview (10 hubs x 15 targets, wheel)": lambda: overview(table),
         f"network: targets of {hub} (concentric)": lambda: regulon(table, hub),
         "network: TF -> TF hierarchy": lambda: network.arranged_layout(
             network.pair_edges(network.tf_tf_pairs(network.filter_edges(table, top_k=1))).head(2000), kind="hierarchy"),

@@ -134,6 +134,9 @@ def test_network_filters_focus_and_export(monkeypatch, tiny, results, downloads)
     no_exception(at)
     table = pd.read_csv(results / "tf_to_gene.csv", index_col=0)
     assert at.number_input(key=state.NET_TOP_K).value == 3  # the default keeps the drawing readable
+    assert at.radio(key=state.net_layout_key("overview")).value == "wheel"  # hubs on a circle, drawn to scale
+    wheel = json.loads(at.get("plotly_chart")[0].proto.spec)["layout"]
+    assert wheel["yaxis"]["scaleanchor"] == "x" and wheel["meta"]["left_out"] == 0  # every node labelled
     at.number_input(key=state.NET_TOP_K).set_value(0).run()
     at.radio(key=state.NET_SIGN).set_value("negative").run()
     at.multiselect(key=state.NET_GENES).set_value(["GENE1"]).run()

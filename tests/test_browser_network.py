@@ -153,6 +153,36 @@ def test_regulon_labels_overlap_no_other_label_nor_marker(page, n_targets, tmp_p
         assert f"{meta['left_out']} of {n_targets} labels left out" in subtitle
 
 
+@pytest.fixture(scope="module")
+def hubs_overview() -> pd.DataFrame:
+    """The drawn edges of the Network page's default overview at the tutorial's scale: top 3 TFs per gene and
+    group, the 10 hub TFs with their 15 strongest targets each (150 edges, ~157 nodes)."""
+    from cell2net_core.testing import tutorial_table
+
+    edges = network.limit_hubs(network.filter_edges(tutorial_table(), top_k=3), n_hubs=10, n_targets=15)
+    return network.network_view(edges, max_edges=2000).drawn
+
+
+@pytest.mark.parametrize("kind", ["wheel", "spring"])
+def test_default_overview_labels_stay_clear_of_labels_and_markers(page, hubs_overview, kind, tmp_path):
+    """The default overview drawn as a wheel (the page's default) names every node, no label touching another
+    label or another node's marker, at the width the figure states and wider. Drawn as a spring layout in the
+    page's narrower column, labels without room beside their node are set aside (a leader line to the node)
+    or left out and counted; none touches another. Before, the page drew the spring layout with 30 labels."""
+    pos = network.arranged_layout(hubs_overview, kind=kind)
+    fig = figures.network_figure(hubs_overview, pos, labels="radial" if kind == "wheel" else "above")
+    meta = fig.layout.meta
+    for width in (meta["chart_px"], 1400) if kind == "wheel" else figures.HUB_WIDTHS[:2]:
+        page.goto(figure_page(fig, tmp_path / f"{kind}{width}.html", width=width))
+        boxes = page.evaluate(BOXES_JS)
+        labels, markers = boxes["labels"], boxes["markers"]
+        assert set(markers) == set(pos) and len(labels) == len(pos) - meta["left_out"]
+        assert pairwise_gaps([labels[n] for n in labels]).min() >= 1
+        for n in labels:
+            assert min(gap(labels[n], m) for k, m in markers.items() if k != n) >= 0, (width, n)
+    assert meta["left_out"] == 0 if kind == "wheel" else meta["left_out"] < len(pos) / 10
+
+
 #: the drawn labels of a large graph's few nodes: box, computed font size and text shadow (the white halo)
 HUB_LABELS_JS = """async () => {
   await window.drawn;

@@ -289,3 +289,56 @@ def test_regulon_centre_marker_and_label_clear_the_first_ring_at_the_figures_siz
     first = [g for g in genes.customdata if np.hypot(*pos[g]) < ring + 1e-9]
     up = [abs(np.degrees(np.arctan2(pos[g][1], pos[g][0])) - 90) for g in first]
     assert min(up) >= 15  # no ring-1 node straight above the centre's label
+
+
+def hubs_with_targets(n_hubs: int, n_own: int, shared: int) -> pd.DataFrame:
+    """Pair edges of ``n_hubs`` TFs, each with ``n_own`` targets of its own (weaker further down its list) and
+    ``shared`` targets of hubs 0 and 1 both; hub ``i`` is the ``i``-th strongest."""
+    rows = [(f"TF{h}", f"G{h}_{k}", (n_hubs - h) * 10.0 - k * 0.1) for h in range(n_hubs) for k in range(n_own)]
+    rows += [(f"TF{h}", f"S{k}", 0.5) for h in (0, 1) for k in range(shared)]
+    return pd.DataFrame(rows, columns=["tf", "gene", "mean_attr"])
+
+
+def test_wheel_puts_hubs_on_a_circle_own_targets_beside_them_shared_ones_inside():
+    """The overview's default layout: the strongest hub at the top, every hub at one distance from the middle;
+    each target of one hub nearer its hub than any other hub, fanned out on its outer side; targets of several hubs
+    inside the circle, apart from each other; the same positions every time."""
+    pairs = hubs_with_targets(8, 15, shared=6)
+    pos = network.arranged_layout(pairs, kind="wheel")
+    assert pos == network.arranged_layout(pairs, kind="wheel") and len(pos) == 8 + 8 * 15 + 6
+    hubs = {f"TF{h}": np.array(pos[f"TF{h}"]) for h in range(8)}
+    radius = {round(float(np.hypot(*p)), 9) for p in hubs.values()}
+    assert len(radius) == 1 and hubs["TF0"][0] == pytest.approx(0.0, abs=1e-9) and hubs["TF0"][1] > 0
+    ring = radius.pop()
+    for h, at in hubs.items():
+        own = [np.array(p) for n, p in pos.items() if n.startswith(f"G{h[2:]}_")]
+        for p in own:
+            assert min(hubs, key=lambda k: np.hypot(*(p - hubs[k]))) == h
+            v = p - at  # the fan faces away from the middle, 200 degrees across at most
+            assert np.dot(v, at) / (np.hypot(*v) * ring) >= np.cos(np.radians(100.5))
+    inside = np.array([pos[f"S{k}"] for k in range(6)])
+    assert (np.hypot(inside[:, 0], inside[:, 1]) < ring).all()
+    shared = {f"S{k}": pos[f"S{k}"] for k in range(6)}
+    assert network.min_spacing(shared) >= network._SHARED_GAP * ring * 0.99  # the hubs' radius 1, scaled to ring
+    assert max(abs(v) for p in pos.values() for v in p) == pytest.approx(1.0)
+
+
+def test_wheel_of_one_hub_is_concentric():
+    pairs = hubs_with_targets(1, 5, shared=0)
+    assert network.arranged_layout(pairs, kind="wheel") == network.arranged_layout(pairs, kind="concentric",
+                                                                                 centre="TF0")
+
+
+def test_default_overview_labels_every_node_of_the_tutorial_scale():
+    """The Network page's default overview of a 154,160-row table (top 3 TFs per gene and group, 10 hubs x 15
+    strongest targets, ~157 nodes) drawn as a wheel labels every node: the old spring drawing labelled 30."""
+    from cell2net_core.explore import figures
+    from cell2net_core.testing import tutorial_table
+
+    edges = network.limit_hubs(network.filter_edges(tutorial_table(), top_k=3), n_hubs=10, n_targets=15)
+    drawn = network.network_view(edges, max_edges=2000).drawn
+    pos = network.arranged_layout(drawn, kind="wheel")
+    fig = figures.network_figure(drawn, pos, labels="radial")
+    meta = fig.layout.meta
+    assert meta["nodes"] == len(pos) > 150 and meta["left_out"] == 0 and meta["labelled"] == len(pos)
+    assert meta["chart_px"] < 1100  # placed for a laptop's page width

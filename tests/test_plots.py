@@ -127,15 +127,16 @@ def test_image_config():
 
 
 def test_network_figure_labels_a_large_graphs_few_in_one_trace(monkeypatch):
-    """Above MAX_LABELS nodes only the best-connected are labelled: their labels are one more trace (not
+    """Above FLAT_LABELS nodes only the best-connected are labelled: their labels are one more trace (not
     hoverable, no names to click), and the node traces carry no text, so a 1,600-node graph does not
     move 1,600 empty labels on every pan and zoom; every node stays clickable and hoverable."""
     pairs = network.pair_edges(random_table(n_genes=12, n_tfs=6, top=4))
     pos = network.layout(pairs)
     kinds = network.node_kinds(pairs)
-    every = figures.network_figure(pairs, pos)
+    every = figures.network_figure(pairs, pos)  # up to FLAT_LABELS nodes: every node's label, placed beside it
     assert all(t.mode == "markers+text" for t in every.data if t.customdata is not None)
-    assert "node labels" not in {t.name for t in every.data}
+    assert sorted(x for t in every.data if t.customdata is not None for x in t.text) == sorted(kinds)
+    assert "node labels" not in {t.name for t in every.data} and every.layout.meta["left_out"] == 0
     monkeypatch.setattr(figures, "_HUB_LABELS", 3)
     few = figures.network_figure(pairs, pos, focus=["GENE5"], max_labels=len(kinds) - 1)
     nodes = [t for t in few.data if t.customdata is not None]

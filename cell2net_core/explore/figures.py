@@ -436,7 +436,10 @@ def _motif_traces(tf: np.ndarray, gene: np.ndarray, pairs: pd.DataFrame,
     )]
 
 
-MAX_LABELS = 150  # every node is labelled up to this many nodes; above it, the best-connected ones
+MAX_LABELS = 200  # drawings to scale: every node is labelled up to this many nodes; above it, those with room
+#: other layouts: up to this many nodes every label is placed (beside its node, else set aside, else left out
+#: and counted); above, the best-connected ones (a wheel overview of 10 hubs x 15 targets has up to 160 nodes)
+FLAT_LABELS = 200
 _HUB_LABELS = 30
 #: concentric layouts of up to this many nodes label every node that finds room; above, the best-connected
 RADIAL_ALL = 400
@@ -518,7 +521,7 @@ def _centre_boxes(centre: str, symbol: str, full: float, ring: float) -> Callabl
 
 
 def _radial_labels(pos: dict[str, tuple[float, float]], degree: pd.Series, kinds: dict[str, str],
-                   focus_set: set[str], max_labels: int, legend: int) -> _Labels:
+                   focus_set: set[str], max_labels: int, legend: int, away: dict[str, tuple[float, float]]) -> _Labels:
     """A concentric layout drawn to scale (circles stay circles): the smallest scale at which every label
     finds room beside its node (:func:`~cell2net_core.explore.labels.fit_radial`); above ``max_labels``
     nodes at most :data:`RADIAL_MAX_PX` across, labels without room left out."""
@@ -538,7 +541,8 @@ def _radial_labels(pos: dict[str, tuple[float, float]], degree: pd.Series, kinds
         np.array([pos[n] for n in others]).reshape(-1, 2), [text_width(n, size=LABEL_PX) for n in others],
         [size[n] for n in others], font=LABEL_PX, obstacles=(lambda s: boxes(s)[1]) if boxes else None,
         keep_all=few, min_size=RADIAL_MAX_PX if len(degree) > RADIAL_ALL else _RADIAL_MIN_PX, max_size=RADIAL_MAX_PX,
-        outer=max(float(np.hypot(*pos[n])) for n in degree.index), avoid_markers=len(degree) <= RADIAL_ALL)
+        outer=max(float(np.hypot(*pos[n])) for n in degree.index), avoid_markers=len(degree) <= RADIAL_ALL,
+        prefer=[outward_order(away.get(n, pos[n])) for n in others])
     if boxes is not None:
         size[centre] = boxes(fit.scale)[0]
     every = max(float(np.hypot(*pos[n])) * fit.scale + 0.65 * size[n] for n in degree.index)  # unlabelled too
@@ -555,74 +559,89 @@ def _radial_labels(pos: dict[str, tuple[float, float]], degree: pd.Series, kinds
 
 
 def _flat_labels(pos: dict[str, tuple[float, float]], degree: pd.Series, focus_set: set[str], max_labels: int,
-                 legend: int) -> _Labels:
-    """Every node labelled above it up to ``max_labels`` nodes; above, the best-connected and the searched
-    ones in :data:`HUB_LABEL_PX` px type, placed clear of each other in charts of each width in
-    :data:`HUB_WIDTHS` (the axis ranges fixed, so the pixels are known): beside the node where there is room,
-    else set aside and joined to it by a leader line (:func:`_hub_spots`)."""
+                 legend: int, away: dict[str, tuple[float, float]]) -> _Labels:
+    """Labels placed clear of each other in charts of each width in :data:`HUB_WIDTHS` (the axis ranges fixed,
+    so the pixels are known), focused nodes first, then by degree: beside the node where there is room, trying
+    first the side facing ``away`` from its neighbours (:func:`~cell2net_core.explore.labels.outward_order`),
+    else set aside and joined to it by a leader line (:func:`_hub_spots`), else left out (counted in the
+    subtitle, named in the node's hover). Up to ``max_labels`` nodes every node is tried in :data:`LABEL_PX` px
+    type, clear of the other markers; above, the 30 best-connected and the searched ones in
+    :data:`HUB_LABEL_PX` px type."""
     size = {n: 7 + 3.5 * float(np.sqrt(d)) for n, d in degree.items()}
-    margin = {"l": _SIDE, "r": _SIDE, "t": 50, "b": legend}
-    if len(degree) <= max_labels:
-        font = LABEL_PX if len(degree) <= 60 else 8
-        return _Labels(where=dict.fromkeys(degree.index, "top center"), font=font, on_nodes=True, size=size,
-                       layout={"height": _HEIGHT, "margin": margin, "xaxis": {"visible": False},
-                               "yaxis": {"visible": False}})
-    margin["t"] = 70  # the title and a subtitle saying which nodes are labelled
+    margin = {"l": _SIDE, "r": _SIDE, "t": 70, "b": legend}  # the title and a subtitle on the labels
     ranked = sorted(degree.index, key=lambda n: (n not in focus_set, -degree[n], n))
-    shown = ranked[:_HUB_LABELS + len(focus_set & set(degree.index))]
+    every = len(degree) <= max_labels
+    shown = ranked if every else ranked[:_HUB_LABELS + len(focus_set & set(degree.index))]
+    font = LABEL_PX if every else HUB_LABEL_PX
     xy = np.array([pos[n] for n in degree.index])
     lo, hi = xy.min(axis=0), xy.max(axis=0)
     pad = 0.04 * np.maximum(hi - lo, 1e-9)
     lo, hi = lo - pad, hi + pad
     plot = np.array([[w - 2 * _SIDE, _HEIGHT - margin["t"] - legend] for w in HUB_WIDTHS], dtype=float)
     views = np.array([(np.array([pos[n] for n in shown]) - lo) / (hi - lo) * p for p in plot])
-    where, aside = _hub_spots(shown, views, [size[n] for n in shown], plot)
+    prefer = [outward_order(np.asarray(away.get(n, (0.0, 0.0))) / (hi - lo) * plot[0]) for n in shown]
+    where, aside = _hub_spots(shown, views, [size[n] for n in shown], plot, font=font, avoid_markers=every,
+                              prefer=prefer)
     per_px = (hi - lo) / plot[0]  # data units per px of the narrowest chart
     anchors = {n: (pos[n][0] + off[0] * per_px[0], pos[n][1] + off[1] * per_px[1]) for n, off in aside.items()}
-    leaders = {n: _leader(pos[n], off, per_px, size[n], text_width(n, size=HUB_LABEL_PX)) for n, off in aside.items()}
+    leaders = {n: _leader(pos[n], off, per_px, size[n], text_width(n, size=font), font)
+               for n, off in aside.items()}
     layout = {"height": _HEIGHT, "margin": margin, "xaxis": {"visible": False, "range": [lo[0], hi[0]]},
               "yaxis": {"visible": False, "range": [lo[1], hi[1]]}}
-    return _Labels(where=where, font=HUB_LABEL_PX, on_nodes=False, size=size, layout=layout, aside=anchors,
+    return _Labels(where=where, font=font, on_nodes=every, size=size, layout=layout, aside=anchors,
                    leaders=leaders, left_out=[n for n in shown if n not in where and n not in aside])
 
 
+def _away(tf: np.ndarray, gene: np.ndarray, pos: dict[str, tuple[float, float]]) -> dict[str, tuple[float, float]]:
+    """Each node's position less the mean position of its neighbours: the side its label is tried on first."""
+    ends = pd.DataFrame({"a": np.concatenate([tf, gene]), "b": np.concatenate([gene, tf])}).drop_duplicates()
+    xy = np.array([pos[n] for n in ends["b"]], dtype=float)
+    mean = pd.DataFrame(xy, columns=["x", "y"]).groupby(ends["a"].to_numpy()).mean()
+    return {n: (pos[n][0] - x, pos[n][1] - y) for n, x, y in mean.itertuples()}
+
+
 def _leader(xy: tuple[float, float], off: tuple[float, float], per_px: np.ndarray, size: float,
-            width: float) -> tuple[tuple[float, float], tuple[float, float]]:
+            width: float, font: float = HUB_LABEL_PX) -> tuple[tuple[float, float], tuple[float, float]]:
     """A leader line's ends (data units): from the node's marker edge to the edge of its label set aside
     ``off`` px (narrowest chart) away, so that the line runs under neither."""
     off = np.asarray(off, dtype=float)
     length = float(np.hypot(*off))
     start = off * min(1.0, size / 2 / length)
-    inside = min(width / 2 / abs(off[0]) if off[0] else np.inf, 0.6 * HUB_LABEL_PX / abs(off[1]) if off[1] else np.inf)
+    inside = min(width / 2 / abs(off[0]) if off[0] else np.inf, 0.6 * font / abs(off[1]) if off[1] else np.inf)
     end = off * max(0.0, 1 - inside)
     return ((xy[0] + start[0] * per_px[0], xy[1] + start[1] * per_px[1]),
             (xy[0] + end[0] * per_px[0], xy[1] + end[1] * per_px[1]))
 
 
-def _hub_spots(shown: list[str], views: np.ndarray, sizes: list[float],
-               plot: np.ndarray) -> tuple[dict[str, str], dict[str, tuple[float, float]]]:
+def _hub_spots(shown: list[str], views: np.ndarray, sizes: list[float], plot: np.ndarray, *,
+               font: float = HUB_LABEL_PX, avoid_markers: bool = False,
+               prefer: list[list[str]] | None = None) -> tuple[dict[str, str], dict[str, tuple[float, float]]]:
     """Text positions of the labels with room beside their node, and offsets (px of the first view) of those
     set aside, all clear of each other in every view (``views``: the nodes' px in each chart, ``plot``: its size)."""
-    widths = [text_width(n, size=HUB_LABEL_PX) for n in shown]
+    widths = [text_width(n, size=font) for n in shown]
     bounds = np.hstack([np.zeros_like(plot), plot])
-    spots = place_labels(views, widths, sizes, font=HUB_LABEL_PX, avoid_markers=False, bounds=bounds)
+    spots = place_labels(views, widths, sizes, font=font, avoid_markers=avoid_markers, bounds=bounds, prefer=prefer)
     where = {n: w for n, w in zip(shown, spots, strict=True) if w is not None}
     rest = [i for i, w in enumerate(spots) if w is None]
     if not rest:
         return where, {}
-    taken = np.array([[label_box(v[i], width=widths[i], font=HUB_LABEL_PX, marker=sizes[i], where=spots[i])
+    taken = np.array([[label_box(v[i], width=widths[i], font=font, marker=sizes[i], where=spots[i])
                        for i in range(len(shown)) if spots[i] is not None] for v in views]).reshape(len(views), -1, 4)
-    offsets = set_aside(views[:, rest], [widths[i] for i in rest], taken, font=HUB_LABEL_PX,
+    if avoid_markers:  # labels set aside keep off every marker too
+        marks = np.concatenate([views - 0.65 * np.asarray(sizes)[None, :, None],
+                                views + 0.65 * np.asarray(sizes)[None, :, None]], axis=2)
+        taken = np.concatenate([taken, marks], axis=1)
+    offsets = set_aside(views[:, rest], [widths[i] for i in rest], taken, font=font,
                         stretch=plot / plot[0], bounds=bounds)
     return where, {shown[i]: off for i, off in zip(rest, offsets, strict=True) if off is not None}
 
 
 def _label_traces(pos: dict[str, tuple[float, float]], placed: _Labels, font: dict) -> list[go.Scatter]:
-    """The labels of a large graph's few nodes: beside their node on invisible markers of the node's size (so a
-    label clears its node's marker as plotly offsets it), or centred where set aside, under which a grey
-    leader line runs to the node. Not hoverable: the nodes' own traces stay markers only, so a large graph
-    does not carry an empty text element per node through every pan and zoom."""
-    shown = sorted({*placed.where, *placed.aside})
+    """Labels not carried by the node traces: a large graph's few beside their node on invisible markers of the
+    node's size (so a label clears its node's marker as plotly offsets it), and any label centred where set aside,
+    under which a grey leader line runs to the node. Not hoverable: a large graph's node traces stay markers only,
+    so it does not carry an empty text element per node through every pan and zoom."""
+    shown = sorted(placed.aside) if placed.on_nodes else sorted({*placed.where, *placed.aside})
     if not shown:
         return []
     xy = [placed.aside.get(n, pos[n]) for n in shown]
@@ -677,7 +696,7 @@ def _node_traces(pairs: pd.DataFrame, pos: dict[str, tuple[float, float]], focus
             marker={"symbol": symbol, "color": colour, "size": sizes, "opacity": [1.0 if x else 0.2 for x in lit],
                     "line": {"width": [2.5 if n in focus_set else outline for n in nodes], "color": "black"}},
         ))
-    return traces if placed.on_nodes else [*traces, *_label_traces(pos, placed, font)]
+    return [*traces, *_label_traces(pos, placed, font)]
 
 
 def _centre_label(traces: list[go.Scatter], centre: str) -> dict:
@@ -724,7 +743,7 @@ def network_figure(
     *,
     focus: list[str] | None = None,
     title: str = "TF -> gene network",
-    max_labels: int = MAX_LABELS,
+    max_labels: int | None = None,
     labels: str = "above",
 ) -> go.Figure:
     """Draw a network of :func:`~cell2net_core.graph.pair_edges` rows at layout positions.
@@ -771,8 +790,10 @@ def network_figure(
     kinds = node_kinds(pairs)
     legend = _legend_px([t.name or "" for t in fig.data if t.showlegend is not False]
                         + [label for kind, _, _, label in _NODE_STYLES if kind in set(kinds.values())])
-    placed = (_radial_labels(pos, degree, kinds, focus_set, max_labels, legend) if labels == "radial"
-              else _flat_labels(pos, degree, focus_set, max_labels, legend))
+    max_labels = max_labels or (MAX_LABELS if labels == "radial" else FLAT_LABELS)
+    away = _away(tf, gene, pos)
+    placed = (_radial_labels(pos, degree, kinds, focus_set, max_labels, legend, away) if labels == "radial"
+              else _flat_labels(pos, degree, focus_set, max_labels, legend, away))
     nodes = _node_traces(pairs, pos, focus_set, lit_nodes, placed, degree, max_labels)
     for trace in nodes:
         fig.add_trace(trace)

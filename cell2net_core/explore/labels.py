@@ -290,7 +290,7 @@ def _extent(xy: np.ndarray, widths: Sequence[float], markers: np.ndarray, where:
 def fit_radial(xy: np.ndarray, widths: Sequence[float], markers: Sequence[float], *, font: float = 10,
                obstacles: Callable[[float], np.ndarray] | None = None, min_size: float = 560,
                max_size: float = 1000, keep_all: bool = True, outer: float | None = None,
-               avoid_markers: bool = True) -> RadialFit:
+               avoid_markers: bool = True, prefer: Sequence[Sequence[str]] | None = None) -> RadialFit:
     """The smallest scale at which every label of a concentric layout finds a free position (labels
     pointing away from the centre where they can, :func:`outward_order`), and those positions.
 
@@ -316,6 +316,8 @@ def fit_radial(xy: np.ndarray, widths: Sequence[float], markers: Sequence[float]
         Radius (layout units) of the outermost node drawn, labelled or not; default the largest of ``xy``.
     avoid_markers
         Keep labels off the other nodes' markers (:func:`place_labels`).
+    prefer
+        Per node, the positions to try in order; default pointing away from the centre (:func:`outward_order`).
 
     Examples
     --------
@@ -327,7 +329,7 @@ def fit_radial(xy: np.ndarray, widths: Sequence[float], markers: Sequence[float]
     """
     xy = np.asarray(xy, dtype=float).reshape(-1, 2)
     size = np.asarray(markers, dtype=float)
-    prefer = [outward_order(p) for p in xy]
+    prefer = [outward_order(p) for p in xy] if prefer is None else prefer
     reach = outer if outer is not None else float(np.hypot(xy[:, 0], xy[:, 1]).max()) if len(xy) else 1.0
 
     def attempt(scale: float, give_up: bool) -> tuple[list[str | None], tuple[float, float]]:

@@ -49,7 +49,7 @@ __all__ = [
     "evidence_filters",
 ]
 
-LAYOUTS = ("spring", "concentric", "bipartite", "hierarchy")
+LAYOUTS = ("wheel", "spring", "concentric", "bipartite", "hierarchy")
 
 SIGNS = ("all", "positive", "negative")
 MAX_DRAWN_EDGES = 2000
@@ -602,12 +602,93 @@ def _hierarchy(pairs: pd.DataFrame) -> dict[str, tuple[float, float]]:
     return pos
 
 
+#: the hubs of :func:`_wheel` sit on a circle of radius 1; each one's own targets on a fan at most this far out,
+#: and at most 0.8 of half the distance to the next hub (measured at the default overview, 10 hubs x 15
+#: targets: the drawing is ~1,000 px across with every label placed; 0.7 or 0.9, or fans alternating
+#: between two radii, need 1,090-1,490 px)
+_FAN = 0.42
+_SHARED_GAP = 0.11  # targets of several hubs keep this far apart (layout units) inside the circle
+
+
+def _fan(targets: list[str], hub: np.ndarray, outward: float, radius: float) -> dict[str, tuple[float, float]]:
+    """``targets`` (strongest first) around ``hub`` on arcs facing ``outward`` (an angle), strongest in the
+    middle of each: arc ``k`` (from 0) at ``radius * (1 + k / 2)``, its nodes 25 degrees apart while they
+    span at most 200 degrees, closer on a full arc: 9 on the first, 13 on the next (at the first arc's spacing)."""
+    pos, i, k = {}, 0, 0
+    while i < len(targets):
+        grow = 1 + k / 2
+        chunk = targets[i:i + int(200 / (25 / grow) + 1e-9) + 1]
+        spread = np.radians(min(25 * (len(chunk) - 1), 200))
+        # strongest in the middle, then alternately either side of it
+        slots = sorted(range(len(chunk)), key=lambda j: abs(j - (len(chunk) - 1) / 2))
+        for n, j in zip(chunk, slots, strict=True):
+            a = outward + (spread * (j / (len(chunk) - 1) - 0.5) if len(chunk) > 1 else 0.0)
+            pos[n] = (float(hub[0] + radius * grow * np.cos(a)), float(hub[1] + radius * grow * np.sin(a)))
+        i, k = i + len(chunk), k + 1
+    return pos
+
+
+def _spread(points: dict[str, np.ndarray], fixed: np.ndarray, gap: float, rounds: int = 60) -> None:
+    """Push ``points`` (in place) apart until no two, nor a point and a ``fixed`` one, are closer than ``gap``
+    (or ``rounds`` passes are done); points at one spot part along golden-angle directions (deterministic)."""
+    names = sorted(points)
+    if not names:
+        return
+    xy = np.array([points[n] for n in names], dtype=float)
+    golden = np.pi * (3 - np.sqrt(5)) * np.arange(len(xy))
+    own = np.stack([np.cos(golden), np.sin(golden)], axis=1)  # each point's way out of a crowd at one spot
+    for _ in range(rounds):
+        every = np.vstack([xy, np.asarray(fixed, dtype=float).reshape(-1, 2)])
+        d = xy[:, None, :] - every[None, :, :]
+        dist = np.hypot(d[..., 0], d[..., 1])
+        dist[np.arange(len(xy)), np.arange(len(xy))] = 2 * gap  # a point and itself: never close
+        close = dist < gap
+        if not close.any():
+            break
+        unit = np.where((dist > 1e-9)[..., None], d / np.maximum(dist, 1e-9)[..., None], own[:, None, :])
+        xy += (np.where(close, gap - dist, 0.0)[..., None] * unit).sum(axis=1) / 2
+    points.update({n: p for n, p in zip(names, xy, strict=True)})
+
+
+def _wheel(pairs: pd.DataFrame, order: list[str]) -> dict[str, tuple[float, float]]:
+    """Hub TFs on a circle (strongest at the top, then clockwise); each hub's own targets fanned out on its
+    outer side, strongest in the middle; a target of several hubs inside the circle, near the mean of its hubs,
+    pushed apart from the others. One hub: the hub in the middle, its targets on rings (concentric)."""
+    sources = set(pairs["tf"].astype(str))
+    hubs = [n for n in order if n in sources]
+    if len(hubs) == 1:
+        return {hubs[0]: (0.0, 0.0), **_rings([n for n in order if n != hubs[0]])}
+    angle = {h: np.pi / 2 - 2 * np.pi * i / len(hubs) for i, h in enumerate(hubs)}
+    at = {h: np.array([np.cos(angle[h]), np.sin(angle[h])]) for h in hubs}
+    regulators = pairs.assign(tf=pairs["tf"].astype(str), gene=pairs["gene"].astype(str))
+    regulators = regulators[regulators["tf"].isin(hubs)].groupby("gene")["tf"].unique()
+    rank = {n: i for i, n in enumerate(order)}
+    own: dict[str, list[str]] = {h: [] for h in hubs}
+    shared: dict[str, np.ndarray] = {}
+    for gene in sorted((g for g in regulators.index if g not in at), key=rank.get):
+        mine = regulators[gene]
+        if len(mine) == 1:
+            own[mine[0]].append(gene)
+        else:
+            inside = 0.55 * np.mean([at[h] for h in mine], axis=0)
+            shared[gene] = inside if np.hypot(*inside) > 0.05 else inside + np.array([0.08, 0.0])  # not the centre
+    radius = min(_FAN, 0.8 * np.sin(np.pi / len(hubs)))  # neighbouring fans keep apart
+    pos = {h: (float(at[h][0]), float(at[h][1])) for h in hubs}
+    for h in hubs:
+        pos.update(_fan(own[h], at[h], angle[h], radius))
+    _spread(shared, np.array(list(pos.values())), _SHARED_GAP)
+    pos.update({n: (float(p[0]), float(p[1])) for n, p in shared.items()})
+    scale = max(np.abs(np.array(list(pos.values()))).max(), 1e-9)
+    return {n: (x / scale, y / scale) for n, (x, y) in pos.items()}
+
+
 def arranged_layout(pairs: pd.DataFrame, *, kind: str = "spring", centre: str | None = None,
                     seed: int = 0) -> dict[str, tuple[float, float]]:
     """Node positions in ``[-1, 1]^2`` for one of :data:`LAYOUTS`, deterministic.
 
-    ``"spring"``: :func:`layout`; ``"concentric"``: ``centre`` (a TF or gene) in the middle,
-    its partners on rings, strongest first; ``"bipartite"``: TFs in a left column, target
+    ``"wheel"``: hub TFs on a circle, each one's own targets fanned out beside it, targets of several
+    hubs inside (:func:`_wheel`); ``"spring"``: :func:`layout`; ``"concentric"``: ``centre`` (a TF or
+    gene) in the middle, its partners on rings, strongest first; ``"bipartite"``: TFs in a left column, target
     genes in a right one, each sorted by summed ``|mean_attr|``; ``"hierarchy"``: top-down,
     regulators above the nodes they drive (cycles share a layer).
 
@@ -632,6 +713,8 @@ def arranged_layout(pairs: pd.DataFrame, *, kind: str = "spring", centre: str | 
                           pairs[["gene", "mean_attr"]].rename(columns={"gene": "node"})])
     strength = strength.assign(w=strength["mean_attr"].abs()).groupby("node")["w"].sum()
     order = sorted(strength.index.astype(str), key=lambda n: (-strength[n], n))
+    if kind == "wheel":
+        return _wheel(pairs, order)
     if kind == "concentric":
         centre = centre if centre in strength.index else order[0]
         return {centre: (0.0, 0.0), **_rings([n for n in order if n != centre])}
