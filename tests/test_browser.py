@@ -10,6 +10,7 @@ import io
 import json
 import os
 import re
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -65,10 +66,11 @@ def server(tiny, tmp_path_factory):
         "C2N_RESULTS": str(results),
         "PYTHONPATH": str(ROOT),
     }
-    with open(tmp_path_factory.mktemp("log") / "streamlit.log", "w") as log:
+    log_path = tmp_path_factory.mktemp("log") / "streamlit.log"
+    with open(log_path, "w") as log:
         proc, url = launch_app(ROOT, env, log)
         try:
-            yield {"url": url, "results": results, "tutorial": tutorial}
+            yield {"url": url, "results": results, "tutorial": tutorial, "log": log_path}
         finally:
             proc.terminate()
             proc.wait(timeout=20)
@@ -249,3 +251,15 @@ def tutorial_journey(page, tutorial: Path) -> None:
         timeout=30_000)
     no_errors(page)
     shot(page, "dotplot")
+
+
+def test_server_warms_up_at_start(server):
+    """``streamlit run app.py`` serves app.py as an ``st.App`` whose start-up opened the dataset and read the
+    results folder in the background (:mod:`ui.warm`), and said so in the server log."""
+    log = ""
+    for _ in range(100):  # the journey above ran long after it; alone, give it up to 10 s
+        log = server["log"].read_text()
+        if "warm-up" in log:
+            break
+        time.sleep(0.1)
+    assert "Cell2Net warm-up done in" in log and "stopped early" not in log, log[-2000:]

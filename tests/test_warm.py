@@ -1,0 +1,57 @@
+"""The server's start-up warm-up (:mod:`ui.warm`): which data it reads, and that the first page then finds it cached."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from cell2net_core.store import ResultStore
+from cell2net_core.testing import tutorial_table
+from ui import cache, warm
+from ui.context import Paths
+
+
+@pytest.fixture
+def argv(monkeypatch):
+    """Set the server's command line (what follows ``--`` on ``streamlit run``) and no C2N_* variables."""
+    for name in ("C2N_MDATA", "C2N_MODELS", "C2N_RESULTS", "CELL2NET_DATA_ROOTS"):
+        monkeypatch.delenv(name, raising=False)
+    return lambda *args: monkeypatch.setattr(sys, "argv", ["app.py", *map(str, args)])
+
+
+def test_start_data_is_the_command_lines_within_the_data_roots(argv, tmp_path):
+    inside, outside = tmp_path / "lab", tmp_path / "elsewhere"
+    inside.mkdir()
+    argv("--results", inside)
+    assert warm.start_data() == Paths(results=str(inside))
+    argv("--results", outside, "--data-root", inside)
+    assert warm.start_data() == Paths()  # outside the roots: not looked at
+
+
+def test_start_data_skips_a_demo_not_yet_built(argv, monkeypatch, tmp_path):
+    from cell2net_core import demo
+
+    argv()
+    monkeypatch.setattr(demo, "default_demo_dir", lambda: tmp_path / "no-demo")
+    assert warm.start_data() == Paths()  # the page builds it, with its progress bar
+    assert not (tmp_path / "no-demo").exists()
+
+
+def test_warm_up_reads_the_start_table_once_and_the_first_page_finds_it(argv, monkeypatch, tmp_path):
+    """The first page's read of the results folder's table is a cache hit after the warm-up."""
+    tutorial_table(n_genes=30, n_tfs=20).to_csv(tmp_path / "tf_to_gene.csv")
+    argv("--results", tmp_path)
+    reads = []
+    table = ResultStore.table
+    monkeypatch.setattr(ResultStore, "table", lambda self: reads.append(self.path) or table(self))
+    warm.warm_up()
+    assert len(reads) == 1
+    first_page = cache.network_table(tmp_path)
+    assert len(reads) == 1 and len(first_page) == 30 * 8 * 10
+
+
+def test_warm_up_never_raises(argv, monkeypatch, tmp_path):
+    (tmp_path / "tf_to_gene.csv").write_text("not,a\ntable,\n")  # the page says what is wrong with it
+    argv("--results", tmp_path)
+    warm.warm_up()

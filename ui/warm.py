@@ -1,0 +1,84 @@
+"""Work done once when the server starts, before the first visitor: imports and the start paths' data.
+
+``streamlit run app.py`` serves ``app.py`` as an ``st.App`` whose lifespan starts :func:`warm_up` in a
+background thread. It imports what the first page needs (pandas, plotly and its validators, the explore
+modules) and fills the same caches the sidebar reads (the dataset, the results folder's table), so the first
+visitor's first page finds them ready instead of waiting for them. It only reads: it creates no folder and
+builds no demo, and a path outside the server's data roots is not looked at. What fails here is left for the
+page, which says it to the visitor.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from streamlit.logger import get_logger
+
+from cell2net_core.errors import Cell2NetInputError
+from ui.context import Paths, start_paths, start_roots
+
+_LOG = get_logger(__name__)  # the server log, in Streamlit's format
+
+
+def start_data() -> Paths:
+    """The paths the first page opens: the command line's or environment's, else the embedded demo's
+    when it is already built; paths outside the data roots are dropped."""
+    from cell2net_core.roots import inside_roots
+
+    paths = start_paths(sys.argv[1:], os.environ)
+    if not paths.any():
+        try:
+            from cell2net_core import demo
+        except ImportError:
+            return Paths()
+        if not demo.is_complete(demo.default_demo_dir()):
+            return Paths()  # the page builds it, with its progress bar
+        built = demo.ensure_demo()
+        return Paths(mdata=str(built.mdata), models=str(built.model_dir), results=str(built.results))
+    roots = start_roots(sys.argv[1:], os.environ)
+
+    def allowed(path: str) -> str:
+        try:
+            return str(inside_roots(path, roots)) if path and roots else path
+        except Cell2NetInputError:
+            return ""
+
+    return Paths(mdata=allowed(paths.mdata), models=allowed(paths.models), results=allowed(paths.results))
+
+
+def warm_up() -> None:
+    """Import what pages draw with and read the start data into the app's caches; never raises."""
+    start = time.perf_counter()
+    try:
+        import plotly.graph_objects as go
+
+        from cell2net_core.explore import compare, figures, network  # noqa: F401 (imported for later)
+        from ui import cache
+
+        go.Figure(go.Bar(x=[0], y=[0])).to_json()  # plotly builds its validators once per process
+        paths = start_data()
+        if paths.mdata and Path(paths.mdata).expanduser().is_file():
+            cache.open_dataset(paths.mdata)
+        results = Path(paths.results).expanduser() if paths.results else None
+        if results is not None and results.is_dir():
+            cache.result_genes(results)
+            if (results / "tf_to_gene.csv").is_file():
+                cache.network_table(results)
+                cache.table_note(results)
+    except Exception:  # the page meets the same problem and says it to the visitor
+        _LOG.exception("Cell2Net warm-up stopped early; the first page does this work itself.")
+        return
+    _LOG.info("Cell2Net warm-up done in %.2f s.", time.perf_counter() - start)
+
+
+@asynccontextmanager
+async def lifespan(_app) -> AsyncIterator[None]:
+    """``st.App`` lifespan: start :func:`warm_up` in a daemon thread; the server takes visitors meanwhile."""
+    threading.Thread(target=warm_up, name="cell2net-warm-up", daemon=True).start()
+    yield
