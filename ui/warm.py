@@ -2,14 +2,15 @@
 
 ``streamlit run app.py`` serves ``app.py`` as an ``st.App`` whose lifespan starts :func:`warm_up` in a
 background thread. It imports what the first page needs (pandas, plotly and its validators, the explore
-modules) and fills the same caches the sidebar reads (the dataset, the results folder's table), so the first
-visitor's first page finds them ready instead of waiting for them. It only reads: it creates no folder and
-builds no demo, and a path outside the server's data roots is not looked at. What fails here is left for the
-page, which says it to the visitor.
+modules) and fills the same caches the first page reads (the dataset, the models' fit, the results folder's
+table), so the first visitor's first page finds them ready instead of waiting for them. It only reads: it
+creates no folder and builds no demo, and a path outside the server's data roots is not looked at. What fails
+here is left for the page, which says it to the visitor.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import threading
@@ -23,6 +24,7 @@ from streamlit.logger import get_logger
 from cell2net_core.errors import Cell2NetInputError
 from ui.context import Paths, start_paths, start_roots
 
+WARM_THREAD = "cell2net-warm-up"
 _LOG = get_logger(__name__)  # the server log, in Streamlit's format
 
 
@@ -52,9 +54,21 @@ def start_data() -> Paths:
     return Paths(mdata=allowed(paths.mdata), models=allowed(paths.models), results=allowed(paths.results))
 
 
+class _NoContextNote(logging.Filter):
+    """Drops Streamlit's "missing ScriptRunContext" note for this thread: a cached loader's spinner has no page
+    to show on here, as expected."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.threadName == WARM_THREAD and "missing ScriptRunContext" in record.getMessage())
+
+
+_NO_CONTEXT_NOTE = _NoContextNote()
+
+
 def warm_up() -> None:
     """Import what pages draw with and read the start data into the app's caches; never raises."""
     start = time.perf_counter()
+    get_logger("streamlit.runtime.scriptrunner_utils.script_run_context").addFilter(_NO_CONTEXT_NOTE)  # once
     try:
         import plotly.graph_objects as go
 
@@ -63,8 +77,13 @@ def warm_up() -> None:
 
         go.Figure(go.Bar(x=[0], y=[0])).to_json()  # plotly builds its validators once per process
         paths = start_data()
-        if paths.mdata and Path(paths.mdata).expanduser().is_file():
-            cache.open_dataset(paths.mdata)
+        dataset = Path(paths.mdata).expanduser() if paths.mdata else None
+        if dataset is not None and dataset.is_file():
+            cache.open_dataset(dataset)
+        else:
+            dataset = None
+        if paths.models and Path(paths.models).expanduser().is_dir():  # the Overview's "Models that fit worst"
+            cache.model_quality(paths.models, mdata_path=dataset)
         results = Path(paths.results).expanduser() if paths.results else None
         if results is not None and results.is_dir():
             cache.result_genes(results)
@@ -80,5 +99,5 @@ def warm_up() -> None:
 @asynccontextmanager
 async def lifespan(_app) -> AsyncIterator[None]:
     """``st.App`` lifespan: start :func:`warm_up` in a daemon thread; the server takes visitors meanwhile."""
-    threading.Thread(target=warm_up, name="cell2net-warm-up", daemon=True).start()
+    threading.Thread(target=warm_up, name=WARM_THREAD, daemon=True).start()
     yield
