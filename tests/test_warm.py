@@ -55,3 +55,25 @@ def test_warm_up_never_raises(argv, monkeypatch, tmp_path):
     (tmp_path / "tf_to_gene.csv").write_text("not,a\ntable,\n")  # the page says what is wrong with it
     argv("--results", tmp_path)
     warm.warm_up()
+
+
+def test_warm_up_opens_the_dataset_and_the_models_fit_once(argv, monkeypatch, tiny):
+    """What the Overview reads first with a dataset and models (the dataset, every checkpoint's fit) is
+    cached by the warm-up: the page's own calls then compute nothing."""
+    from cell2net_core import data
+    from cell2net_core.explore import quality
+
+    argv("--mdata", tiny["mdata"], "--models", tiny["models"])
+    opened, fits = [], []
+    read, fit = data.read_dataset, quality.model_quality
+    monkeypatch.setattr(data, "read_dataset", lambda path: opened.append(path) or read(path))
+    monkeypatch.setattr(quality, "model_quality",
+                        lambda models, mdata=None: fits.append(models) or fit(models, mdata=mdata))
+    cache._open_dataset.clear()
+    cache._quality.clear()
+    warm.warm_up()
+    assert len(opened) == 1 and len(fits) == 1
+    mdata = cache.open_dataset(tiny["mdata"])
+    quality_table = cache.model_quality(tiny["models"], mdata_path=tiny["mdata"])
+    assert len(opened) == 1 and len(fits) == 1  # the page's calls: cache hits
+    assert mdata.n_obs == 48 and sorted(quality_table["gene"]) == ["GENE0", "GENE1"]
