@@ -752,13 +752,14 @@ def network_figure(
     node size grows with degree; edges are red (activation) or blue (repression), wider
     for larger ``|mean attribution|`` (four quantile bins, named in the legend). Node
     points carry their name in ``customdata`` for click selection. With ``focus``,
-    nodes and edges outside the focus nodes' neighbourhood are faded. Every node is
-    labelled up to ``max_labels`` nodes; above, the 30 best-connected and the focused ones, in
-    :data:`HUB_LABEL_PX` px type, each placed where it overlaps no other (:func:`_flat_labels`).
-    ``labels="radial"`` (concentric layouts) draws circles as circles (one scale along x and y) and gives
-    each label the first free position pointing away from the centre, the figure as large as that
-    needs; above ``max_labels`` nodes at most :data:`RADIAL_MAX_PX` across, leaving out labels without
-    room (the subtitle and :func:`label_note` say how many, their nodes' hovers why).
+    nodes and edges outside the focus nodes' neighbourhood are faded. Up to ``max_labels`` nodes
+    (default :data:`FLAT_LABELS`) every label is placed where it overlaps no other label nor marker, beside
+    its node (first on the side away from its neighbours), else set aside with a leader line, else left out;
+    above, the 30 best-connected and the focused ones, in :data:`HUB_LABEL_PX` px type (:func:`_flat_labels`).
+    ``labels="radial"`` (concentric and wheel layouts) draws circles as circles (one scale along x and y) and
+    gives each label the first free position pointing away from its neighbours, the figure as large as that
+    needs; above ``max_labels`` nodes (default :data:`MAX_LABELS`) at most :data:`RADIAL_MAX_PX` across, leaving
+    out labels without room (the subtitle and :func:`label_note` say how many, their nodes' hovers why).
     Hovering an edge's midpoint names its strongest group and its mean attribution. When the pairs
     carry ``known`` (reference) or ``motif_sites``, known edges get a gold halo and motif-supported
     edges a triangle at their middle, both named in the legend.
