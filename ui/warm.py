@@ -71,6 +71,7 @@ def warm_up() -> None:
     get_logger("streamlit.runtime.scriptrunner_utils.script_run_context").addFilter(_NO_CONTEXT_NOTE)  # once
     try:
         import plotly.graph_objects as go
+        import scipy.spatial  # noqa: F401 (the Network page's default wheel layout spaces nodes with its k-d tree)
 
         from cell2net_core.explore import compare, figures, network  # noqa: F401 (imported for later)
         from ui import cache

@@ -630,23 +630,36 @@ def _fan(targets: list[str], hub: np.ndarray, outward: float, radius: float) -> 
 
 def _spread(points: dict[str, np.ndarray], fixed: np.ndarray, gap: float, rounds: int = 60) -> None:
     """Push ``points`` (in place) apart until no two, nor a point and a ``fixed`` one, are closer than ``gap``
-    (or ``rounds`` passes are done); points at one spot part along golden-angle directions (deterministic)."""
+    (or ``rounds`` passes are done): each close pair moves apart by half its overlap each, a fixed partner not
+    at all; points at one spot part along golden-angle directions (deterministic). Close pairs come from a
+    k-d tree (``scipy.spatial.cKDTree``), so a pass costs ``n log n``, not ``n^2``."""
+    from scipy.spatial import cKDTree
+
     names = sorted(points)
     if not names:
         return
     xy = np.array([points[n] for n in names], dtype=float)
+    still = np.asarray(fixed, dtype=float).reshape(-1, 2)
     golden = np.pi * (3 - np.sqrt(5)) * np.arange(len(xy))
     own = np.stack([np.cos(golden), np.sin(golden)], axis=1)  # each point's way out of a crowd at one spot
     for _ in range(rounds):
-        every = np.vstack([xy, np.asarray(fixed, dtype=float).reshape(-1, 2)])
-        d = xy[:, None, :] - every[None, :, :]
-        dist = np.hypot(d[..., 0], d[..., 1])
-        dist[np.arange(len(xy)), np.arange(len(xy))] = 2 * gap  # a point and itself: never close
-        close = dist < gap
-        if not close.any():
+        every = np.vstack([xy, still])
+        pairs = cKDTree(every).query_pairs(gap * (1 - 1e-12), output_type="ndarray")
+        pairs = pairs[pairs[:, 0] < len(xy)]  # i < j: i is always a moving point
+        if not len(pairs):
             break
-        unit = np.where((dist > 1e-9)[..., None], d / np.maximum(dist, 1e-9)[..., None], own[:, None, :])
-        xy += (np.where(close, gap - dist, 0.0)[..., None] * unit).sum(axis=1) / 2
+        i, j = pairs[:, 0], pairs[:, 1]
+        d = every[i] - every[j]
+        dist = np.hypot(d[:, 0], d[:, 1])
+        apart = dist > 1e-9
+        unit = np.where(apart[:, None], d / np.maximum(dist, 1e-9)[:, None], own[i])
+        step = ((gap - dist) / 2)[:, None]
+        push = np.zeros_like(xy)
+        np.add.at(push, i, step * unit)
+        moving = j < len(xy)
+        back = np.where(apart[moving, None], -unit[moving], own[np.minimum(j[moving], len(xy) - 1)])
+        np.add.at(push, j[moving], step[moving] * back)
+        xy += push
     points.update({n: p for n, p in zip(names, xy, strict=True)})
 
 
