@@ -342,3 +342,15 @@ def test_default_overview_labels_every_node_of_the_tutorial_scale():
     meta = fig.layout.meta
     assert meta["nodes"] == len(pos) > 150 and meta["left_out"] == 0 and meta["labelled"] == len(pos)
     assert meta["chart_px"] < 1100  # placed for a laptop's page width
+
+
+def test_wheel_puts_hubs_that_share_targets_side_by_side():
+    """A (strongest) shares targets with C, B with D: round the circle A, C, then the stronger of the rest (B),
+    then D, so shared targets sit between neighbouring hubs rather than across the circle."""
+    rows = [(tf, f"{tf}_{k}", w) for tf, w in (("A", 4.0), ("B", 3.0), ("C", 2.0), ("D", 1.0)) for k in range(3)]
+    rows += [("A", "AC", 0.5), ("C", "AC", 0.5), ("B", "BD", 0.5), ("D", "BD", 0.5)]
+    pairs = pd.DataFrame(rows, columns=["tf", "gene", "mean_attr"])
+    pos = network.arranged_layout(pairs, kind="wheel")
+    angles = {h: np.arctan2(pos[h][1], pos[h][0]) for h in "ABCD"}
+    clockwise = sorted("ABCD", key=lambda h: (np.pi / 2 - angles[h]) % (2 * np.pi))
+    assert clockwise == ["A", "C", "B", "D"]

@@ -663,14 +663,30 @@ def _spread(points: dict[str, np.ndarray], fixed: np.ndarray, gap: float, rounds
     points.update({n: p for n, p in zip(names, xy, strict=True)})
 
 
+def _neighbours_in_turn(pairs: pd.DataFrame, hubs: list[str]) -> list[str]:
+    """``hubs`` (strongest first) in an order round the circle that puts hubs sharing targets side by side: from
+    the strongest, each next one the hub sharing the most targets with the one before (ties: the stronger)."""
+    targets = pairs.assign(tf=pairs["tf"].astype(str), gene=pairs["gene"].astype(str)).groupby("tf")["gene"]
+    sets = {h: set(g) for h, g in targets if h in set(hubs)}
+    chain, left = [hubs[0]], hubs[1:]
+    while left:
+        last = sets[chain[-1]]
+        nearest = max(left, key=lambda h: len(sets[h] & last))  # max keeps the first (stronger) of ties
+        chain.append(nearest)
+        left.remove(nearest)
+    return chain
+
+
 def _wheel(pairs: pd.DataFrame, order: list[str]) -> dict[str, tuple[float, float]]:
-    """Hub TFs on a circle (strongest at the top, then clockwise); each hub's own targets fanned out on its
+    """Hub TFs on a circle (the strongest at the top, then clockwise each next the one sharing the most targets
+    with the one before, :func:`_neighbours_in_turn`); each hub's own targets fanned out on its
     outer side, strongest in the middle; a target of several hubs inside the circle, near the mean of its hubs,
     pushed apart from the others. One hub: the hub in the middle, its targets on rings (concentric)."""
     sources = set(pairs["tf"].astype(str))
     hubs = [n for n in order if n in sources]
     if len(hubs) == 1:
         return {hubs[0]: (0.0, 0.0), **_rings([n for n in order if n != hubs[0]])}
+    hubs = _neighbours_in_turn(pairs, hubs)
     angle = {h: np.pi / 2 - 2 * np.pi * i / len(hubs) for i, h in enumerate(hubs)}
     at = {h: np.array([np.cos(angle[h]), np.sin(angle[h])]) for h in hubs}
     regulators = pairs.assign(tf=pairs["tf"].astype(str), gene=pairs["gene"].astype(str))
