@@ -463,6 +463,7 @@ _NODE_STYLES = (
     ("TF+gene", "square", _BOTH_COLOUR, "TF that is also a target"),
 )
 _SYMBOL = {kind: symbol for kind, symbol, _, _ in _NODE_STYLES}
+_TF_KINDS = ("TF", "TF+gene")  # their labels are bold
 _NO_ROOM = "label left out: no free spot beside the node or near it (search the node to outline it)"
 
 
@@ -493,6 +494,7 @@ class _Labels:
     leaders: dict[str, tuple[tuple[float, float], tuple[float, float]]] = field(default_factory=dict)  # their lines
     layout: dict = field(default_factory=dict)
     centre: str | None = None
+    bold: set[str] = field(default_factory=set)  # nodes whose label is bold (TFs)
 
 
 def _legend_px(names: list[str]) -> int:
@@ -538,7 +540,8 @@ def _radial_labels(pos: dict[str, tuple[float, float]], degree: pd.Series, kinds
         boxes = _centre_boxes(centre, _SYMBOL[kinds[centre]], size[centre], min(np.hypot(*pos[n]) for n in others))
     few = len(degree) <= max_labels
     fit = fit_radial(
-        np.array([pos[n] for n in others]).reshape(-1, 2), [text_width(n, size=LABEL_PX) for n in others],
+        np.array([pos[n] for n in others]).reshape(-1, 2),
+        [text_width(n, size=LABEL_PX, bold=kinds[n] in _TF_KINDS) for n in others],
         [size[n] for n in others], font=LABEL_PX, obstacles=(lambda s: boxes(s)[1]) if boxes else None,
         keep_all=few, min_size=RADIAL_MAX_PX if len(degree) > RADIAL_ALL else _RADIAL_MIN_PX, max_size=RADIAL_MAX_PX,
         outer=max(float(np.hypot(*pos[n])) for n in degree.index), avoid_markers=len(degree) <= RADIAL_ALL,
@@ -555,11 +558,12 @@ def _radial_labels(pos: dict[str, tuple[float, float]], degree: pd.Series, kinds
               "meta": {"chart_px": math.ceil(2 * half_x + 2 * _SIDE)}}
     where = {n: w for n, w in zip(others, fit.where, strict=True) if w is not None}
     return _Labels(where=where, font=LABEL_PX, on_nodes=len(degree) <= RADIAL_ALL, size=size, layout=layout,
+                   bold={n for n in others if kinds[n] in _TF_KINDS},
                    left_out=[n for n, w in zip(others, fit.where, strict=True) if w is None], centre=centre)
 
 
 def _flat_labels(pos: dict[str, tuple[float, float]], degree: pd.Series, focus_set: set[str], max_labels: int,
-                 legend: int, away: dict[str, tuple[float, float]]) -> _Labels:
+                 legend: int, away: dict[str, tuple[float, float]], bold: set[str]) -> _Labels:
     """Labels placed clear of each other in charts of each width in :data:`HUB_WIDTHS` (the axis ranges fixed,
     so the pixels are known), focused nodes first, then by degree: beside the node where there is room, trying
     first the side facing ``away`` from its neighbours (:func:`~cell2net_core.explore.labels.outward_order`),
@@ -581,15 +585,16 @@ def _flat_labels(pos: dict[str, tuple[float, float]], degree: pd.Series, focus_s
     views = np.array([(np.array([pos[n] for n in shown]) - lo) / (hi - lo) * p for p in plot])
     prefer = [outward_order(np.asarray(away.get(n, (0.0, 0.0))) / (hi - lo) * plot[0]) for n in shown]
     where, aside = _hub_spots(shown, views, [size[n] for n in shown], plot, font=font, avoid_markers=every,
-                              prefer=prefer)
+                              prefer=prefer, bold=bold)
     per_px = (hi - lo) / plot[0]  # data units per px of the narrowest chart
     anchors = {n: (pos[n][0] + off[0] * per_px[0], pos[n][1] + off[1] * per_px[1]) for n, off in aside.items()}
-    leaders = {n: _leader(pos[n], off, per_px, size[n], text_width(n, size=font), font)
+    leaders = {n: _leader(pos[n], off, per_px, size[n], text_width(n, size=font, bold=n in bold), font)
                for n, off in aside.items()}
     layout = {"height": _HEIGHT, "margin": margin, "xaxis": {"visible": False, "range": [lo[0], hi[0]]},
               "yaxis": {"visible": False, "range": [lo[1], hi[1]]}}
     return _Labels(where=where, font=font, on_nodes=every, size=size, layout=layout, aside=anchors,
-                   leaders=leaders, left_out=[n for n in shown if n not in where and n not in aside])
+                   leaders=leaders, left_out=[n for n in shown if n not in where and n not in aside],
+                   bold=bold & set(shown))
 
 
 def _away(tf: np.ndarray, gene: np.ndarray, pos: dict[str, tuple[float, float]]) -> dict[str, tuple[float, float]]:
@@ -614,11 +619,11 @@ def _leader(xy: tuple[float, float], off: tuple[float, float], per_px: np.ndarra
 
 
 def _hub_spots(shown: list[str], views: np.ndarray, sizes: list[float], plot: np.ndarray, *,
-               font: float = HUB_LABEL_PX, avoid_markers: bool = False,
-               prefer: list[list[str]] | None = None) -> tuple[dict[str, str], dict[str, tuple[float, float]]]:
+               font: float = HUB_LABEL_PX, avoid_markers: bool = False, prefer: list[list[str]] | None = None,
+               bold: set[str] = frozenset()) -> tuple[dict[str, str], dict[str, tuple[float, float]]]:
     """Text positions of the labels with room beside their node, and offsets (px of the first view) of those
     set aside, all clear of each other in every view (``views``: the nodes' px in each chart, ``plot``: its size)."""
-    widths = [text_width(n, size=font) for n in shown]
+    widths = [text_width(n, size=font, bold=n in bold) for n in shown]
     bounds = np.hstack([np.zeros_like(plot), plot])
     spots = place_labels(views, widths, sizes, font=font, avoid_markers=avoid_markers, bounds=bounds, prefer=prefer)
     where = {n: w for n, w in zip(shown, spots, strict=True) if w is not None}
@@ -652,7 +657,8 @@ def _label_traces(pos: dict[str, tuple[float, float]], placed: _Labels, font: di
         traces.append(go.Scatter(x=xs, y=ys, mode="lines", line={"color": "#555", "width": 0.8}, hoverinfo="skip",
                                  showlegend=False, name="label leaders"))
     traces.append(go.Scatter(
-        x=[p[0] for p in xy], y=[p[1] for p in xy], mode="markers+text", text=shown, textfont=font,
+        x=[p[0] for p in xy], y=[p[1] for p in xy], mode="markers+text", text=shown,
+        textfont={**font, "weight": ["bold" if n in placed.bold else "normal" for n in shown]},
         textposition=[placed.where.get(n, "middle center") for n in shown], hoverinfo="skip", showlegend=False,
         marker={"size": [placed.size[n] if n in placed.where else 0 for n in shown], "opacity": 0},
         name="node labels",
@@ -687,7 +693,8 @@ def _node_traces(pairs: pd.DataFrame, pos: dict[str, tuple[float, float]], focus
             continue
         sizes = [placed.size[n] for n in nodes]
         lit = [not focus_set or n in lit_nodes for n in nodes]
-        text = {"mode": "markers+text", "text": [n if n in placed.where else "" for n in nodes], "textfont": font,
+        text = {"mode": "markers+text", "text": [n if n in placed.where else "" for n in nodes],
+                "textfont": {**font, "weight": "bold" if kind in _TF_KINDS else "normal"},
                 "textposition": [placed.where.get(n, "top center") for n in nodes]}
         traces.append(go.Scatter(
             x=[pos[n][0] for n in nodes], y=[pos[n][1] for n in nodes],
@@ -794,7 +801,8 @@ def network_figure(
     max_labels = max_labels or (MAX_LABELS if labels == "radial" else FLAT_LABELS)
     away = _away(tf, gene, pos)
     placed = (_radial_labels(pos, degree, kinds, focus_set, max_labels, legend, away) if labels == "radial"
-              else _flat_labels(pos, degree, focus_set, max_labels, legend, away))
+              else _flat_labels(pos, degree, focus_set, max_labels, legend, away,
+                                {n for n, k in kinds.items() if k in _TF_KINDS}))
     nodes = _node_traces(pairs, pos, focus_set, lit_nodes, placed, degree, max_labels)
     for trace in nodes:
         fig.add_trace(trace)
