@@ -79,7 +79,7 @@ def start_roots(argv: Sequence[str], environ: Mapping[str, str]) -> tuple[Path, 
     return data_roots(args.data_root, environ=environ)
 
 
-def _allowed(path: str, what: str, roots: Sequence[Path], problems: list[str]) -> str:
+def allowed(path: str, what: str, roots: Sequence[Path], problems: list[str]) -> str:
     """``path`` resolved when it lies inside the roots (or no root is set); else ``""`` and a message."""
     if not path or not roots:
         return path
@@ -172,9 +172,9 @@ def build_context(
     ctx = Context(label=label)
     given = paths.any()
     paths = Paths(
-        mdata=_allowed(paths.mdata, "dataset", roots, ctx.problems),
-        models=_allowed(paths.models, "model folder", roots, ctx.problems),
-        results=_allowed(paths.results, "results folder", roots, ctx.problems),
+        mdata=allowed(paths.mdata, "dataset", roots, ctx.problems),
+        models=allowed(paths.models, "model folder", roots, ctx.problems),
+        results=allowed(paths.results, "results folder", roots, ctx.problems),
     )  # outside the roots: nothing is looked at, opened or created
     ctx.models = check_dir(paths.models, "model folder", ctx.problems)
     ctx.results = check_dir(paths.results, "results folder", ctx.problems, create=bool(paths.mdata))

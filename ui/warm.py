@@ -21,8 +21,7 @@ from pathlib import Path
 
 from streamlit.logger import get_logger
 
-from cell2net_core.errors import Cell2NetInputError
-from ui.context import Paths, start_paths, start_roots
+from ui.context import Paths, allowed, start_paths, start_roots
 
 WARM_THREAD = "cell2net-warm-up"
 _LOG = get_logger(__name__)  # the server log, in Streamlit's format
@@ -30,9 +29,7 @@ _LOG = get_logger(__name__)  # the server log, in Streamlit's format
 
 def start_data() -> Paths:
     """The paths the first page opens: the command line's or environment's, else the embedded demo's
-    when it is already built; paths outside the data roots are dropped."""
-    from cell2net_core.roots import inside_roots
-
+    when it is already built; paths outside the data roots are dropped (:func:`ui.context.allowed`)."""
     paths = start_paths(sys.argv[1:], os.environ)
     if not paths.any():
         try:
@@ -43,15 +40,10 @@ def start_data() -> Paths:
             return Paths()  # the page builds it, with its progress bar
         built = demo.ensure_demo()
         return Paths(mdata=str(built.mdata), models=str(built.model_dir), results=str(built.results))
-    roots = start_roots(sys.argv[1:], os.environ)
-
-    def allowed(path: str) -> str:
-        try:
-            return str(inside_roots(path, roots)) if path and roots else path
-        except Cell2NetInputError:
-            return ""
-
-    return Paths(mdata=allowed(paths.mdata), models=allowed(paths.models), results=allowed(paths.results))
+    roots, problems = start_roots(sys.argv[1:], os.environ), []  # the page reports the problems
+    return Paths(mdata=allowed(paths.mdata, "dataset", roots, problems),
+                 models=allowed(paths.models, "model folder", roots, problems),
+                 results=allowed(paths.results, "results folder", roots, problems))
 
 
 class _NoContextNote(logging.Filter):

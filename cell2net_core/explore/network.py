@@ -663,11 +663,10 @@ def _spread(points: dict[str, np.ndarray], fixed: np.ndarray, gap: float, rounds
     points.update({n: p for n, p in zip(names, xy, strict=True)})
 
 
-def _neighbours_in_turn(pairs: pd.DataFrame, hubs: list[str]) -> list[str]:
+def _neighbours_in_turn(sets: dict[str, set[str]], hubs: list[str]) -> list[str]:
     """``hubs`` (strongest first) in an order round the circle that puts hubs sharing targets side by side: from
-    the strongest, each next one the hub sharing the most targets with the one before (ties: the stronger)."""
-    targets = pairs.assign(tf=pairs["tf"].astype(str), gene=pairs["gene"].astype(str)).groupby("tf")["gene"]
-    sets = {h: set(g) for h, g in targets if h in set(hubs)}
+    the strongest, each next one the hub sharing the most targets (``sets``: each hub's) with the one before
+    (ties: the stronger)."""
     chain, left = [hubs[0]], hubs[1:]
     while left:
         last = sets[chain[-1]]
@@ -686,11 +685,11 @@ def _wheel(pairs: pd.DataFrame, order: list[str]) -> dict[str, tuple[float, floa
     hubs = [n for n in order if n in sources]
     if len(hubs) == 1:
         return {hubs[0]: (0.0, 0.0), **_rings([n for n in order if n != hubs[0]])}
-    hubs = _neighbours_in_turn(pairs, hubs)
+    named = pairs.assign(tf=pairs["tf"].astype(str), gene=pairs["gene"].astype(str))
+    hubs = _neighbours_in_turn({h: set(g) for h, g in named.groupby("tf")["gene"]}, hubs)
     angle = {h: np.pi / 2 - 2 * np.pi * i / len(hubs) for i, h in enumerate(hubs)}
     at = {h: np.array([np.cos(angle[h]), np.sin(angle[h])]) for h in hubs}
-    regulators = pairs.assign(tf=pairs["tf"].astype(str), gene=pairs["gene"].astype(str))
-    regulators = regulators[regulators["tf"].isin(hubs)].groupby("gene")["tf"].unique()
+    regulators = named.groupby("gene")["tf"].unique()  # every source is a hub
     rank = {n: i for i, n in enumerate(order)}
     own: dict[str, list[str]] = {h: [] for h in hubs}
     shared: dict[str, np.ndarray] = {}
