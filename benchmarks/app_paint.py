@@ -15,6 +15,8 @@ Then, as the floor of what any Streamlit page costs on the machine, a bare two-p
 a title and a two-bar plotly chart) is served and timed the same way. Last, as a user clicks through: a
 fresh server, and each page opened from the Overview's sidebar ``--pause`` seconds (3) after the
 Overview painted (one document; the app loads plotly.js in the browser's idle time, ``ui.widgets.preload_plotly``).
+Last, ``--starts`` fresh servers per source and setting: the Overview as the first page after a start, the server's
+warm-up (``ui.warm``) off and on, on the tutorial-format folder and on the embedded demo.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
+import numpy as np
 from playwright.sync_api import sync_playwright
 
 from cell2net_core.testing import tutorial_table
@@ -90,6 +93,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--genes", type=int, default=1927, help="genes in the table (1,927 = 154,160 rows)")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--pause", type=float, default=3.0, help="seconds on the Overview before a sidebar click")
+    parser.add_argument("--starts", type=int, default=2,
+                        help="fresh servers per source and warm-up setting for the first-page comparison (0: skip)")
     args = parser.parse_args(argv)
     if not Path(CHROMIUM).is_file():
         sys.exit(f"{CHROMIUM} is missing: apt-get install -y chromium")
@@ -101,6 +106,7 @@ def main(argv: list[str] | None = None) -> None:
         times = on_server(ROOT, env, Path(tmp) / "streamlit.log", lambda url: measure(url, rounds=args.rounds))
         clicked = on_server(ROOT, env, Path(tmp) / "streamlit2.log", lambda url: measure_clicks(url, pause=args.pause))
         times |= bare_floor(Path(tmp), rounds=args.rounds)
+        first = first_pages(env, Path(tmp), starts=args.starts) if args.starts else {}
     print(f"Time to first full paint, headless chromium, tf_to_gene.csv of {rows:,} rows (results folder alone);")
     print("in brackets: when the page showed its script run as ended (server work and messages, and any drawing the")
     print("browser did meanwhile; a cold page's first plotly chart is drawn after it)")
@@ -111,6 +117,14 @@ def main(argv: list[str] | None = None) -> None:
     print("(one document, as a user clicks through; the page's own data not yet cached):")
     for name, secs in clicked.items():
         print(f"{name:<18}{secs:>9.2f}s")
+    if first:
+        print("\nThe first page after a server start (the Overview, opened as soon as the server answers), with the")
+        print(f"server's warm-up off (CELL2NET_WARM_UP=0) and on, {args.starts} fresh servers each, alternated;")
+        print("median, then every start:")
+        for source, by in first.items():
+            off, on = (sorted(by[k]) for k in ("0", "1"))
+            print(f"{source:<34} off {np.median(off):5.2f}s {off}  on {np.median(on):5.2f}s {on}  "
+                  f"x{np.median(off) / np.median(on):.2f}")
 
 
 BARE_APP = """import plotly.graph_objects as go
@@ -132,6 +146,26 @@ def bare_floor(tmp: Path, *, rounds: int) -> dict[str, list[tuple[float, float]]
     (tmp / "bare" / "app.py").write_text(BARE_APP)
     return on_server(tmp / "bare", dict(os.environ), tmp / "bare.log",
                      lambda url: measure(url, rounds=rounds, pages=BARE_PAGES))  # fmt: skip
+
+
+def first_pages(env: dict[str, str], tmp: Path, *, starts: int) -> dict[str, dict[str, list[float]]]:
+    """Seconds to the Overview's first full paint on a fresh server, per source (``env``'s results folder; the
+    embedded demo) and warm-up setting (``CELL2NET_WARM_UP`` 0 / 1), each in a new browser as soon as the
+    server answers; the settings alternate so that the machine's slow phases fall on both."""
+    from cell2net_core.demo import ensure_demo
+
+    ensure_demo()  # built before timing (the first start builds it, with its own progress)
+    demo = {k: v for k, v in env.items() if not k.startswith("C2N_")}
+    sources = {"tutorial folder (results alone)": env, "embedded demo (README's command)": demo}
+    out: dict[str, dict[str, list[float]]] = {name: {"0": [], "1": []} for name in sources}
+    for i in range(starts):
+        for name, source in sources.items():
+            for warm in ("0", "1"):
+                log = tmp / f"first_{i}_{warm}.log"
+                secs = on_server(ROOT, {**source, "CELL2NET_WARM_UP": warm}, log,
+                                 lambda url: measure(url, rounds=1, pages={"Overview": ""})["Overview"][0][0])
+                out[name][warm].append(round(secs, 2))
+    return out
 
 
 def on_server(root: Path, env: dict[str, str], log: Path, run: Callable[[str], T]) -> T:

@@ -77,3 +77,26 @@ def test_warm_up_opens_the_dataset_and_the_models_fit_once(argv, monkeypatch, ti
     quality_table = cache.model_quality(tiny["models"], mdata_path=tiny["mdata"])
     assert len(opened) == 1 and len(fits) == 1  # the page's calls: cache hits
     assert mdata.n_obs == 48 and sorted(quality_table["gene"]) == ["GENE0", "GENE1"]
+
+
+@pytest.mark.parametrize(("setting", "runs"), [("1", 1), ("0", 0), (None, 1)])
+def test_lifespan_starts_the_warm_up_unless_turned_off(monkeypatch, setting, runs):
+    import asyncio
+    import threading
+
+    if setting is None:
+        monkeypatch.delenv("CELL2NET_WARM_UP", raising=False)
+    else:
+        monkeypatch.setenv("CELL2NET_WARM_UP", setting)
+    calls = []
+    monkeypatch.setattr(warm, "warm_up", lambda: calls.append(threading.current_thread().name))
+
+    async def serve():
+        async with warm.lifespan(None):
+            pass
+
+    asyncio.run(serve())
+    for thread in threading.enumerate():
+        if thread.name == warm.WARM_THREAD:
+            thread.join(timeout=10)
+    assert calls == [warm.WARM_THREAD] * runs

@@ -91,6 +91,10 @@ def warm_up() -> None:
 
 @asynccontextmanager
 async def lifespan(_app) -> AsyncIterator[None]:
-    """``st.App`` lifespan: start :func:`warm_up` in a daemon thread; the server takes visitors meanwhile."""
-    threading.Thread(target=warm_up, name=WARM_THREAD, daemon=True).start()
+    """``st.App`` lifespan: start :func:`warm_up` in a daemon thread; the server takes visitors meanwhile.
+    ``CELL2NET_WARM_UP=0`` in the environment turns it off (the first page then does the work)."""
+    if os.environ.get("CELL2NET_WARM_UP", "1").strip() == "0":
+        _LOG.info("Cell2Net warm-up off (CELL2NET_WARM_UP=0).")
+    else:
+        threading.Thread(target=warm_up, name=WARM_THREAD, daemon=True).start()
     yield
