@@ -100,3 +100,24 @@ def test_lifespan_starts_the_warm_up_unless_turned_off(monkeypatch, setting, run
         if thread.name == warm.WARM_THREAD:
             thread.join(timeout=10)
     assert calls == [warm.WARM_THREAD] * runs
+
+
+def test_warm_up_runs_to_the_end_and_draws_once(argv, monkeypatch, tmp_path):
+    """Every step runs (the log says done, nothing stopped it early), the figures drawn once included."""
+    tutorial_table(n_genes=5, n_tfs=20).to_csv(tmp_path / "tf_to_gene.csv")
+    argv("--results", tmp_path)
+    said = []
+
+    class Log:
+        def info(self, msg, *args):
+            said.append(("info", msg % args))
+
+        def exception(self, msg, *args):
+            said.append(("exception", msg % args))
+
+    drawn = []
+    draw = warm.draw_once
+    monkeypatch.setattr(warm, "_LOG", Log())
+    monkeypatch.setattr(warm, "draw_once", lambda table: drawn.append(len(table)) or draw(table))
+    warm.warm_up()
+    assert drawn == [5 * 8 * 10] and [kind for kind, _ in said] == ["info"] and "done in" in said[0][1]

@@ -2,10 +2,11 @@
 
 ``streamlit run app.py`` serves ``app.py`` as an ``st.App`` whose lifespan starts :func:`warm_up` in a
 background thread. It imports what the first page needs (pandas, plotly and its validators, the explore
-modules) and fills the same caches the first page reads (the dataset, the models' fit, the results folder's
-table), so the first visitor's first page finds them ready instead of waiting for them. It only reads: it
-creates no folder and builds no demo, and a path outside the server's data roots is not looked at. What fails
-here is left for the page, which says it to the visitor.
+modules), fills the same caches the first page reads (the dataset, the models' fit, the results folder's
+table) and draws a bar chart and a network once (:func:`draw_once`), so the first visitor's first page finds
+them ready instead of waiting for them. It only reads: it creates no folder and builds no demo, and a path
+outside the server's data roots is not looked at. What fails here is left for the page, which says it to the
+visitor.
 """
 
 from __future__ import annotations
@@ -46,6 +47,18 @@ def start_data() -> Paths:
                  results=allowed(paths.results, "results folder", roots, problems))
 
 
+def draw_once(table) -> None:
+    """Build (and throw away) a bar chart and a wheel network of the table's first gene: plotly's first figure of
+    each kind in a process costs ~0.2 s more than later ones (validators, subplot and text machinery)."""
+    from cell2net_core.explore import figures, network
+
+    gene = table["gene"].iloc[0]
+    rows = table[table["gene"] == gene]
+    figures.tf_bars(rows, gene).to_json()
+    drawn = network.network_view(network.filter_edges(rows)).drawn
+    figures.network_figure(drawn, network.arranged_layout(drawn, kind="wheel"), labels="radial").to_json()
+
+
 class _NoContextNote(logging.Filter):
     """Drops Streamlit's "missing ScriptRunContext" note for this thread: a cached loader's spinner has no page
     to show on here, as expected."""
@@ -65,7 +78,7 @@ def warm_up() -> None:
         import plotly.graph_objects as go
         import scipy.spatial  # noqa: F401 (the Network page's default wheel layout spaces nodes with its k-d tree)
 
-        from cell2net_core.explore import compare, figures, network  # noqa: F401 (imported for later)
+        from cell2net_core.explore import compare  # noqa: F401 (imported for later)
         from ui import cache
 
         go.Figure(go.Bar(x=[0], y=[0])).to_json()  # plotly builds its validators once per process
@@ -81,7 +94,7 @@ def warm_up() -> None:
         if results is not None and results.is_dir():
             cache.result_genes(results)
             if (results / "tf_to_gene.csv").is_file():
-                cache.network_table(results)
+                draw_once(cache.network_table(results))
                 cache.table_note(results)
     except Exception:  # the page meets the same problem and says it to the visitor
         _LOG.exception("Cell2Net warm-up stopped early; the first page does this work itself.")
