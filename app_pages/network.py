@@ -98,7 +98,7 @@ focus = st.multiselect("Search and highlight nodes (or click / lasso them in the
 
 # concentric and wheel layouts are drawn to scale (circles stay circles), their labels placed for a chart of a
 # stated width: the whole page's width, the hub table below
-to_scale = kind in ("concentric", "wheel")
+to_scale = kind in network.DRAWN_TO_SCALE
 left, right = (st.container(), st.container()) if to_scale else st.columns([3, 1])
 with left:
     what = VIEWS[view].split(":")[0] + (f": {centre}" if centre else "")

@@ -41,6 +41,7 @@ __all__ = [
     "describe_weights",
     "limit_hubs",
     "LAYOUTS",
+    "DRAWN_TO_SCALE",
     "arranged_layout",
     "min_spacing",
     "ONE_RING",
@@ -50,6 +51,8 @@ __all__ = [
 ]
 
 LAYOUTS = ("wheel", "spring", "concentric", "bipartite", "hierarchy")
+#: layouts of circles, drawn to scale with their labels placed around them (``figures.network_figure(labels="radial")``)
+DRAWN_TO_SCALE = ("wheel", "concentric")
 
 SIGNS = ("all", "positive", "negative")
 MAX_DRAWN_EDGES = 2000
