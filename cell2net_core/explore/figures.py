@@ -16,7 +16,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from ..errors import Cell2NetInputError
-from .labels import LABEL_FONT, fit_radial, label_box, outward_order, place_labels, set_aside, text_width
+from .labels import LABEL_FONT, fit_radial, label_box, marker_boxes, outward_order, place_labels, set_aside, text_width
 from .network import check_table, node_kinds
 
 __all__ = [
@@ -633,9 +633,7 @@ def _hub_spots(shown: list[str], views: np.ndarray, sizes: list[float], plot: np
     taken = np.array([[label_box(v[i], width=widths[i], font=font, marker=sizes[i], where=spots[i])
                        for i in range(len(shown)) if spots[i] is not None] for v in views]).reshape(len(views), -1, 4)
     if avoid_markers:  # labels set aside keep off every marker too
-        marks = np.concatenate([views - 0.65 * np.asarray(sizes)[None, :, None],
-                                views + 0.65 * np.asarray(sizes)[None, :, None]], axis=2)
-        taken = np.concatenate([taken, marks], axis=1)
+        taken = np.concatenate([taken, marker_boxes(views, sizes)], axis=1)
     offsets = set_aside(views[:, rest], [widths[i] for i in rest], taken, font=font,
                         stretch=plot / plot[0], bounds=bounds)
     return where, {shown[i]: off for i, off in zip(rest, offsets, strict=True) if off is not None}

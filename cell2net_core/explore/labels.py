@@ -117,6 +117,21 @@ def outward_order(xy: Sequence[float]) -> list[str]:
     return sorted(POSITIONS, key=lambda w: -along(w))
 
 
+def marker_boxes(xy: np.ndarray, markers: Sequence[float]) -> np.ndarray:
+    """Boxes (left, bottom, right, top; px) the markers of plotly sizes ``markers`` reach around their centres
+    ``xy`` (``(n, 2)``, or ``(v, n, 2)`` in ``v`` views): ``1.3 * size / 2`` every way, a diamond's reach, so
+    a label clear of the box clears any symbol.
+
+    Examples
+    --------
+    >>> marker_boxes(np.array([[10.0, 20.0]]), [10.0]).tolist()
+    [[3.5, 13.5, 16.5, 26.5]]
+    """
+    xy = np.asarray(xy, dtype=float)
+    reach = 1.3 * np.asarray(markers, dtype=float)[:, None] / 2
+    return np.concatenate([xy - reach, xy + reach], axis=-1)
+
+
 def _hits(box: np.ndarray, boxes: np.ndarray, pad: float) -> np.ndarray:
     """Which of ``boxes`` come closer than ``pad`` to ``box``."""
     return ((box[0] < boxes[:, 2] + pad) & (boxes[:, 0] < box[2] + pad)
@@ -165,8 +180,7 @@ def place_labels(xy: np.ndarray, widths: Sequence[float], markers: Sequence[floa
     """
     views = np.asarray(xy, dtype=float).reshape(-1, len(widths), 2)
     size = np.asarray(markers, dtype=float)
-    reach = 1.3 * size[None, :, None] / 2
-    marks = np.concatenate([views - reach, views + reach], axis=2)  # (v, n, 4)
+    marks = marker_boxes(views, size)  # (v, n, 4)
     if not avoid_markers:  # each label still clears its own marker, by its position
         marks = np.full_like(marks, np.nan)  # comparisons with NaN are false: no marker is hit
     fixed = marks if obstacles is None else np.concatenate(
@@ -282,8 +296,7 @@ def _extent(xy: np.ndarray, widths: Sequence[float], markers: np.ndarray, where:
     """Half width and half height (px) around the origin of the markers, placed labels and obstacles."""
     boxes = [label_box(p, width=w, font=font, marker=m, where=q)
              for p, w, m, q in zip(xy, widths, markers, where, strict=True) if q is not None]
-    reach = 1.3 * markers[:, None] / 2
-    every = np.vstack([np.hstack([xy - reach, xy + reach]), obstacles.reshape(-1, 4), *boxes])
+    every = np.vstack([marker_boxes(xy, markers), obstacles.reshape(-1, 4), *boxes])
     return float(np.abs(every[:, [0, 2]]).max()), float(np.abs(every[:, [1, 3]]).max())
 
 
