@@ -18,7 +18,7 @@ from pathlib import Path
 
 from .data import DEFAULT_COVARIATES
 from .errors import Cell2NetInputError
-from .overlap import DEFAULT_THREADS, USABLE_CORES
+from .overlap import DEFAULT_THREADS, USABLE_CORES, long_lived
 from .roots import ENV, data_roots, inside_roots
 
 __all__ = ["COMMANDS", "build_parser", "main"]
@@ -159,7 +159,8 @@ def _run_attribute(args: argparse.Namespace) -> int:
 
     try:
         evidence = Evidence(peaks=args.peaks, motifs=args.motifs, reference=reference)
-        results = _attribute_with(args, mdata, genes, settings, evidence, progress)
+        with long_lived():  # the dataset and libraries out of the garbage collector's walks
+            results = _attribute_with(args, mdata, genes, settings, evidence, progress)
     finally:
         bar.close()
     failed = [r for r in results if r.status == "failed"]
