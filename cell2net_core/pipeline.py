@@ -527,7 +527,8 @@ def attribute_genes(
             progress(finished[0], n, result.gene, 1.0)
 
     if forked:
-        lost = "its worker process died twice (killed, or out of memory?); rerun the command to try it again."
+        lost = ("its worker process died twice, the second time computing it alone (killed, or out of memory?); "
+                "rerun the command to try it again.")
         results = map_in_processes(one, list(genes), processes=processes, done=done, should_stop=should_stop,
                                    crashed=lambda i, gene: GeneResult(gene, "failed", error=lost))  # fmt: skip
     else:
