@@ -16,7 +16,7 @@ import secrets
 from collections.abc import Sequence
 from pathlib import Path
 
-__all__ = ["atomic_write", "atomic_write_all", "remove_stale_tmp"]
+__all__ = ["Staged", "atomic_write", "atomic_write_all", "remove_stale_tmp", "stage"]
 
 _TMP = re.compile(r"^\..+\.(\d+)\.[0-9a-f]{16}\.tmp$")
 
@@ -59,6 +59,7 @@ def atomic_write_all(
     those before it are too (a gene's ``.csv`` last: its ``.npy`` and ``.json`` are there). Their
     flushes come one after the other, so the first commits the file system's journal for all of them:
     a gene's three files wait 1.6 ms instead of 1.9 ms one at a time (ext4, this VM).
+    :func:`stage` then :meth:`Staged.commit`.
 
     Examples
     --------
@@ -67,39 +68,91 @@ def atomic_write_all(
     >>> [p.read_text() for p in atomic_write_all([(f"{folder}/a.txt", "A"), (f"{folder}/b.txt", b"B")])]
     ['A', 'B']
     """
+    return stage(files).commit(sync_folder=sync_folder)
+
+
+class Staged:
+    """Files written to their temporary names beside their targets, locked, not yet flushed nor in place
+    (:func:`stage`). :meth:`commit` puts them in place; :meth:`discard` removes them. Either may run in
+    another thread than the one that staged them (a writer thread), once."""
+
+    def __init__(self, written: list[tuple[Path, Path]], handles: list) -> None:
+        self._written = written  # (temporary, target), in order
+        self._handles = handles
+
+    @property
+    def paths(self) -> list[Path]:
+        """The targets, in order."""
+        return [path for _, path in self._written]
+
+    def commit(self, *, sync_folder: bool = True) -> list[Path]:
+        """Flush every file to disk, rename each into place in order, then flush the folders; the targets.
+
+        On any error (Ctrl-C included) the files not yet renamed are removed and it is raised.
+        """
+        paths, left = self.paths, list(self._written)
+        try:
+            try:
+                for fh in self._handles:
+                    os.fsync(fh.fileno())
+                while left:
+                    os.replace(*left[0])
+                    left.pop(0)
+            finally:
+                self._close()
+            if sync_folder:
+                for folder in dict.fromkeys(p.parent for p in paths):
+                    _fsync_dir(folder)
+        except BaseException:
+            for tmp, _ in left:
+                tmp.unlink(missing_ok=True)
+            raise
+        return paths
+
+    def discard(self) -> None:
+        """Remove the temporary files."""
+        self._close()
+        for tmp, _ in self._written:
+            tmp.unlink(missing_ok=True)
+
+    def _close(self) -> None:
+        for fh in self._handles:
+            fh.close()  # releases the lock
+        self._handles = []
+
+
+def stage(files: Sequence[tuple[str | os.PathLike, bytes | str]]) -> Staged:
+    """Write each ``(path, data)`` to a temporary file beside ``path`` (folders created) and keep it locked:
+    :meth:`Staged.commit` flushes and renames them. On any error what was written is removed.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> staged = stage([(folder / "a.txt", "A")])
+    >>> [p.suffix for p in folder.iterdir()]  # only the temporary file
+    ['.tmp']
+    >>> [p.read_text() for p in staged.commit()], [p.name for p in folder.iterdir()]
+    (['A'], ['a.txt'])
+    """
     paths = [Path(p) for p, _ in files]
     for folder in {p.parent for p in paths}:
         folder.mkdir(parents=True, exist_ok=True)
-    written: list[tuple[Path, Path]] = []  # (temporary, target), not yet renamed
+    staged = Staged([], [])
     try:
-        handles = []
-        try:
-            for path, (_, data) in zip(paths, files, strict=True):
-                tmp = path.parent / f".{path.name}.{os.getpid()}.{secrets.token_hex(8)}.tmp"
-                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # the umask applies, as for open()
-                written.append((tmp, path))
-                fh = os.fdopen(fd, "wb")
-                handles.append(fh)
-                fcntl.flock(fh, fcntl.LOCK_EX)  # held until closed: remove_stale_tmp leaves the file alone
-                fh.write(data.encode() if isinstance(data, str) else data)
-                fh.flush()
-            for fh in handles:
-                os.fsync(fh.fileno())
-            while written:
-                tmp, path = written[0]
-                os.replace(tmp, path)
-                written.pop(0)
-        finally:
-            for fh in handles:
-                fh.close()
-        if sync_folder:
-            for folder in dict.fromkeys(p.parent for p in paths):
-                _fsync_dir(folder)
+        for path, (_, data) in zip(paths, files, strict=True):
+            tmp = path.parent / f".{path.name}.{os.getpid()}.{secrets.token_hex(8)}.tmp"
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # the umask applies, as for open()
+            staged._written.append((tmp, path))
+            fh = os.fdopen(fd, "wb")
+            staged._handles.append(fh)
+            fcntl.flock(fh, fcntl.LOCK_EX)  # held until closed: remove_stale_tmp leaves the file alone
+            fh.write(data.encode() if isinstance(data, str) else data)
+            fh.flush()
     except BaseException:
-        for tmp, _ in written:
-            tmp.unlink(missing_ok=True)
+        staged.discard()
         raise
-    return paths
+    return staged
 
 
 def _pid_alive(pid: int) -> bool:

@@ -31,7 +31,7 @@ import pandas as pd
 
 from .aggregate import group_column
 from .errors import Cell2NetInputError
-from .files import atomic_write, atomic_write_all
+from .files import Staged, atomic_write, stage
 from .stats import add_q_values
 
 if TYPE_CHECKING:  # torch and captum load when attributions are read, not with the store
@@ -278,6 +278,11 @@ class ResultStore:
 
     def save(self, attribution: Attribution, table: pd.DataFrame, *, meta: dict[str, Any] | None = None) -> None:
         """Store one gene: ``.npy``, ``.json`` then ``.csv``, each atomically."""
+        self.stage(attribution, table, meta=meta).commit()
+
+    def stage(self, attribution: Attribution, table: pd.DataFrame, *, meta: dict[str, Any] | None = None) -> Staged:
+        """:meth:`save`'s files written to temporary names; its :meth:`~cell2net_core.files.Staged.commit` puts
+        them in place (as :meth:`save` does), e.g. in a writer thread while the next gene computes."""
         info = {
             "gene": attribution.gene,
             "tfs": attribution.tfs,
@@ -290,8 +295,8 @@ class ResultStore:
         buf = io.BytesIO()
         np.save(buf, attribution.attr.astype(np.float32))
         gene = info["gene"]
-        atomic_write_all([(self._file(gene, ".npy"), buf.getvalue()), (self._file(gene, ".json"), json.dumps(info)),
-                          (self._file(gene, ".csv"), table.to_csv(index=False))])  # fmt: skip
+        return stage([(self._file(gene, ".npy"), buf.getvalue()), (self._file(gene, ".json"), json.dumps(info)),
+                      (self._file(gene, ".csv"), table.to_csv(index=False))])  # fmt: skip
 
     def save_table(self, gene: str, table: pd.DataFrame) -> None:
         """Write ``<GENE>.csv`` (tutorial layout, no index), atomically."""

@@ -125,10 +125,78 @@ def test_map_in_processes_keeps_order_and_retries_a_dead_worker_once(tmp_path):
     # items running beside the one that kills its worker, each time, are not failed with it
     assert map_in_processes(_die_on(3, None, others_sleep=0.2), range(6), processes=2, crashed=dead) == [
         0, 10, 20, -1, 40, 50]  # fmt: skip
+    # items taken several at a time (40 items on 2 workers: runs of up to 5): the lost run's other items are redone
+    want = [x * 10 if x != 3 else -1 for x in range(40)]
+    assert map_in_processes(_die_on(3, None), range(40), processes=2, crashed=dead) == want
+    assert map_in_processes(_die_on(3, tmp_path / "run"), range(40), processes=2, crashed=dead)[3] == 30
     seen: list[int] = []
     out = map_in_processes(lambda i, x: x, range(10), processes=2, crashed=dead, done=lambda i, r: seen.append(i),
                            should_stop=lambda: len(seen) >= 3)  # fmt: skip
     assert 3 <= len(out) <= 4 and out == list(range(len(out)))
+
+
+def test_after_ctrl_c_worker_processes_start_no_further_item_of_their_run(tmp_path):
+    """Ctrl-C in the caller (here: raised from ``done``): each worker finishes the item it runs, not the rest of
+    its run. Items 8-199 are instant, so the first results come back while the run 0-7 is on item 0."""
+
+    def fn(i: int, x: int) -> int:
+        (tmp_path / f"started_{x}").touch()
+        if x < 8:
+            time.sleep(0.3)
+        return x
+
+    def interrupt(i: int, result: int) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        map_in_processes(fn, range(200), processes=2, crashed=lambda i, x: -1, done=interrupt)
+    assert {int(p.name.split("_")[1]) for p in tmp_path.glob("started_*")} & set(range(8)) == {0}
+
+
+def test_map_in_processes_settles_each_run_in_its_worker():
+    """``settle`` sees each run's pairs in the worker that made them and decides what is sent back."""
+    out = map_in_processes(lambda i, x: x, range(40), processes=2, crashed=lambda i, x: -1,
+                           settle=lambda run: [(i, (os.getpid(), len(run))) for i, _ in run])  # fmt: skip
+    workers, sizes = {pid for pid, _ in out}, [n for _, n in out]
+    assert len(workers) == 2 and os.getpid() not in workers and max(sizes) == 5 and min(sizes) == 1
+
+
+def test_the_writer_reports_a_failed_commit_and_releases_the_lock(tmp_path):
+    from cell2net_core.files import stage
+    from cell2net_core.pipeline import Writer
+
+    writer, released = Writer(), []
+    writer.commit(1, stage([(tmp_path / "ok" / "a.txt", "A")]), release=lambda: released.append(1))
+    doomed = stage([(tmp_path / "gone" / "b.txt", "B")])
+    shutil.rmtree(tmp_path / "gone")  # its folder removed before the rename
+    writer.commit(2, doomed, release=lambda: released.append(2))
+    failed = writer.settle()
+    assert list(failed) == [2] and isinstance(failed[2], FileNotFoundError) and released == [1, 2]
+    assert (tmp_path / "ok" / "a.txt").read_text() == "A" and not list(tmp_path.rglob(".*.tmp"))
+
+
+def test_worker_processes_report_a_gene_whose_files_cannot_be_put_in_place(many, local_run, tmp_path, monkeypatch):
+    """The files are flushed and renamed in each worker's writer thread while the next gene computes; a gene whose
+    files fail there is reported failed by name (the forked workers inherit the patched commit), the rest stored."""
+    from cell2net_core import files
+
+    commit = files.Staged.commit
+
+    def full_disk_for_gene2(self, **kw):
+        if any(p.stem == "GENE2" for p in self.paths):
+            self.discard()
+            raise OSError(28, "No space left on device", str(self.paths[0]))
+        return commit(self, **kw)
+
+    monkeypatch.setattr(files.Staged, "commit", full_disk_for_gene2)
+    mdata, genes = data.read_dataset(many["mdata"]), [f"GENE{i}" for i in range(N_GENES)]  # runs of up to 3 genes
+    results = pipeline.attribute_genes(mdata, genes, model_dir=many["models"], out_dir=tmp_path / "out",
+                                       settings=Settings(method="exact", device="cpu"), processes=2)  # fmt: skip
+    assert [r.status for r in results] == ["computed" if g != "GENE2" else "failed" for g in genes]
+    assert "No space left on device" in results[2].error and "GENE2.npy" in results[2].error
+    stored = _files(tmp_path / "out")
+    assert "GENE2.npy" not in stored and not list((tmp_path / "out").glob(".*.tmp"))
+    assert all(stored[n] == b for n, b in _files(local_run).items() if n.startswith(("GENE1.", "GENE3.")))
 
 
 def test_worker_processes_leave_what_they_inherit_out_of_garbage_collections():
