@@ -70,7 +70,7 @@ def _scale_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--ray-address", default=None, help="ray: 'auto' or HOST:PORT (default: start a local cluster)")
     p.add_argument("--workers", type=int, default=None,
                    help="ray: CPUs of the local cluster (tasks at once; default 2); local, on a CPU: worker processes "
-                   f"(forked, one gene each at once; default on Linux: usable cores, here {USABLE_CORES}, at most "
+                   f"(forked, each taking a run of genes; default on Linux: usable cores, here {USABLE_CORES}, at most "
                    "one per gene; 1: genes in --threads threads of this process, as always on CUDA and when "
                    "called in a process that runs other threads)")
     p.add_argument("--gpus-per-task", type=float, default=0.0, help="ray: GPUs per gene task (fractional allowed)")

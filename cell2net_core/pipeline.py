@@ -549,11 +549,13 @@ def attribute_genes(
         Genes in flight at once in threads of this process (:mod:`~cell2net_core.overlap`), so
         reading and writing overlap computing; each gene's numbers are those of a serial run.
     processes
-        On a CPU, more than 1: genes in that many forked worker processes instead, one gene each at
-        once (:func:`~cell2net_core.overlap.map_in_processes`; for the command line, not a server);
-        the same files. Progress is then reported per finished gene, and the results carry no
-        ``table`` or ``attribution`` (they are in ``out_dir``: :class:`~cell2net_core.store.ResultStore`),
-        so workers do not send them back through a pipe (0.5 -> 0.2 s of the caller's CPU for 200 genes).
+        On a CPU, more than 1: genes in that many forked worker processes instead, each taking a run
+        of genes at once (:func:`~cell2net_core.overlap.map_in_processes`; for the command line, not
+        a server); the same files. In a worker, each gene's files are flushed and put in place by a
+        writer thread (:class:`Writer`) while the next gene computes, and a gene is reported once its
+        files are in place (at the end of its run). Progress is then reported per finished run, and
+        the results carry no ``table`` or ``attribution`` (they are in ``out_dir``:
+        :class:`~cell2net_core.store.ResultStore`), so workers do not send them back through a pipe.
 
     Returns
     -------
