@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import gc
+import itertools
 import multiprocessing
 import os
 import signal
@@ -180,16 +181,42 @@ MOST_PER_TASK = 8
 def _run_forked(first: int, run: list[tuple[int, object]]) -> list[tuple[int, object]]:
     """``fn`` over a run of ``(index, item)``, then ``settle``; stops before the next item once the caller has
     stopped."""
-    out = []
+    out, state = [], _FORKED["state"]
     try:
         for i, item in run:
             if _FORKED["stop"].value:
                 break
+            state[i] = _STARTED
             out.append((i, _FORKED["fn"](i, item)))
+            state[i] = _FINISHED
     finally:
         settle = _FORKED["settle"]
         out = settle(out) if settle is not None else out
     return out
+
+
+_STARTED, _FINISHED = 1, 2  # an item's state, as its worker marks it in a shared array
+
+
+def _after_crash(
+    lost: list[tuple[int, T]], state: Sequence[int], losses: dict[int, int]
+) -> tuple[list[tuple[int, T]], list[tuple[int, T]]]:
+    """The items of runs lost in a crash: those a worker had started and not finished (one per worker: the one
+    that killed its worker is among them) to try alone, and the others to hand out again as usual; an item
+    lost a second time is tried alone whatever its state (``losses`` counts), so no run is lost for ever.
+
+    Examples
+    --------
+    >>> losses = {}
+    >>> _after_crash([(0, "a"), (1, "b"), (2, "c"), (5, "f")], [2, 1, 0, 0, 0, 1], losses)
+    ([(1, 'b'), (5, 'f')], [(0, 'a'), (2, 'c')])
+    >>> _after_crash([(0, "a"), (2, "c")], [0, 1, 0, 0, 0, 1], losses)
+    ([(0, 'a'), (2, 'c')], [])
+    """
+    for i, _ in lost:
+        losses[i] = losses.get(i, 0) + 1
+    alone = [state[i] == _STARTED or losses[i] > 1 for i, _ in lost]
+    return [p for p, a in zip(lost, alone, strict=True) if a], [p for p, a in zip(lost, alone, strict=True) if not a]
 
 
 def _runs(items: list[tuple[int, T]], processes: int) -> Iterator[tuple[int, list[tuple[int, T]]]]:
@@ -254,9 +281,10 @@ def map_in_processes(
     then it raises).
 
     A worker that dies (killed, out of memory) takes its run with it, and the pool's other workers
-    theirs: each of those items is tried again alone, in a new worker, so an item that kills its
-    worker is told from the items that were beside it; an item lost alone gives
-    ``crashed(i, item)``, and the rest go on (an item already done before the crash is done again).
+    theirs. The items that were running (each worker marks its item in a shared array: at most one
+    per worker) are tried again alone, in a new worker, so an item that kills its worker is told
+    from the items beside it; an item lost alone gives ``crashed(i, item)``. The lost runs' other
+    items are handed out again as usual (one already done before the crash is done again).
 
     Examples
     --------
@@ -269,6 +297,8 @@ def map_in_processes(
     results: dict[int, R] = {}
     context = multiprocessing.get_context("fork")
     stop = context.RawValue("b", 0)  # shared with the workers through fork
+    state = context.RawArray("b", len(items))  # each item's _STARTED / _FINISHED, as its worker marks it
+    losses: dict[int, int] = {}  # items lost in crashes, how often
 
     def stopping() -> bool:
         if should_stop is not None and should_stop():
@@ -292,7 +322,7 @@ def map_in_processes(
 
     rest = handed(_runs(list(enumerate(items)), processes))
     suspects: list[tuple[int, T]] = []  # lost in a crash: each tried again alone
-    _FORKED.update(fn=fn, stop=stop, settle=settle)
+    _FORKED.update(fn=fn, stop=stop, settle=settle, state=state)
     try:
         while not stop.value:
             alone = bool(suspects)
@@ -318,7 +348,8 @@ def map_in_processes(
                             done(i, results[i])
                     suspects = [(i, item) for i, item in suspects if i > lost[-1][0]]
                 else:
-                    suspects = lost
+                    suspects, again = _after_crash(lost, state, losses)
+                    rest = itertools.chain(handed(_runs(again, processes)), rest)
                 continue
             if not alone:
                 break

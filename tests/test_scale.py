@@ -129,6 +129,13 @@ def test_map_in_processes_keeps_order_and_retries_a_dead_worker_once(tmp_path):
     want = [x * 10 if x != 3 else -1 for x in range(40)]
     assert map_in_processes(_die_on(3, None), range(40), processes=2, crashed=dead) == want
     assert map_in_processes(_die_on(3, tmp_path / "run"), range(40), processes=2, crashed=dead)[3] == 30
+    # a worker that dies after its item (here in ``settle``): the item is tried alone once lost twice, then failed
+    def die_after_3(run):
+        if any(i == 3 for i, _ in run):
+            os._exit(1)
+        return run
+
+    assert map_in_processes(lambda i, x: x * 10, range(40), processes=2, crashed=dead, settle=die_after_3) == want
     seen: list[int] = []
     out = map_in_processes(lambda i, x: x, range(10), processes=2, crashed=dead, done=lambda i, r: seen.append(i),
                            should_stop=lambda: len(seen) >= 3)  # fmt: skip
