@@ -305,12 +305,15 @@ def map_in_processes(
             stop.value = 1
         return bool(stop.value)
 
-    def finished(first: int, run: list[tuple[int, R]]) -> None:
-        del got[first]  # the run's results, one by one instead
-        for i, result in run:
+    def report(pairs: list[tuple[int, R]]) -> None:
+        for i, result in pairs:
             results[i] = result
             if done is not None:
                 done(i, result)
+
+    def finished(first: int, run: list[tuple[int, R]]) -> None:
+        del got[first]  # the run's results, one by one instead
+        report(run)
 
     got: dict[int, list] = {}  # runs returned, by first index (before finished() files them)
     runs: dict[int, list[tuple[int, T]]] = {}  # runs handed out, by first index
@@ -342,10 +345,7 @@ def map_in_processes(
             except BrokenProcessPool:  # a worker died: the runs in flight are lost
                 lost = [pair for first in sorted(running.values()) for pair in runs[first]]
                 if alone:  # the one item in flight killed its worker
-                    for i, item in lost:
-                        results[i] = crashed(i, item)
-                        if done is not None:
-                            done(i, results[i])
+                    report([(i, crashed(i, item)) for i, item in lost])
                     suspects = [(i, item) for i, item in suspects if i > lost[-1][0]]
                 else:
                     suspects, again = _after_crash(lost, state, losses)
