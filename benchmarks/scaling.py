@@ -190,7 +190,7 @@ def gene_cost(n_metacells: int, n_peaks: int, n_tfs: int, *, method: str, device
 
 def bench_gene_cost(args: argparse.Namespace) -> None:
     sweeps = {
-        "metacells": [(m, 10, 40) for m in ([500, 2000, 4000] if args.quick else [500, 2000, 8000, 32000])],
+        "metacells": [(m, 10, 40) for m in ([500, 2000, 4000] if args.quick else [500, 2000, 8000, 32000, 100000])],
         "peaks": [(1000, p, 40) for p in ([5, 20, 40] if args.quick else [5, 20, 80, 160])],
         "TFs": [(1000, 10, t) for t in ([20, 80, 160] if args.quick else [20, 80, 320, 640])],
     }

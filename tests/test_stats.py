@@ -59,6 +59,36 @@ def test_kept_resamples_give_the_numbers_and_generator_state_of_drawing_again():
     assert drawn.random() == first_rng.random() == second_rng.random()  # the next group draws the same
 
 
+def test_large_groups_keep_compact_counts_and_give_the_numbers_of_one_float64_product(monkeypatch):
+    groups = [np.random.default_rng(5).normal(size=(n, 7)) for n in (300, 1, 70, 0, 129)]
+    whole = stats.groups_evidence(groups, n_boot=700, rng=3)  # every count matrix float64, one product each
+    as_float = stats._resample_counts(np.random.default_rng(3), 300, 700)
+    monkeypatch.setattr(stats, "_COUNTS", type(stats._COUNTS)())
+    monkeypatch.setattr(stats, "_BLOCK_BYTES", 8 * 256 * 100)  # over 36 metacells: uint8; 300: blocks of 128 resamples
+    compact = stats.groups_evidence(groups, n_boot=700, rng=3)
+    for key in whole:  # the same up to BLAS's rounding order in the blocks
+        np.testing.assert_allclose(compact[key], whole[key], rtol=0, atol=1e-12 * np.nanmax(np.abs(whole[key])))
+        assert np.array_equal(np.isnan(compact[key]), np.isnan(whole[key]))
+    assert [c.dtype for c, _ in stats._COUNTS.values()] == [np.uint8, np.float64, np.uint8, np.uint8]
+    kept = stats._resample_counts(np.random.default_rng(3), 300, 700)
+    assert as_float.dtype == np.float64 and kept.dtype == np.uint8 and np.array_equal(kept, as_float)
+    again = stats.groups_evidence(groups, n_boot=700, rng=3)  # from the kept compact counts: the same bytes
+    assert all(np.array_equal(compact[k], again[k], equal_nan=True) for k in whole)
+
+
+def test_blocks_of_the_bootstrap_product_sum_each_column_as_one_product_up_to_rounding(monkeypatch):
+    rng = np.random.default_rng(9)
+    for n, k, n_boot in [(1, 1, 5), (40, 3, 1000), (517, 36, 1000), (2000, 100, 333)]:
+        rows = rng.normal(size=(n, k))
+        counts = rng.integers(0, 5, size=(n, n_boot)).astype(np.uint8)
+        for block_bytes in (8 * n * 64, 8 * n * 200, 8 * n * n_boot):
+            monkeypatch.setattr(stats, "_BLOCK_BYTES", block_bytes)
+            whole = rows.T @ counts.astype(np.float64)
+            blocked = stats._weighted_sums(rows, counts)
+            scale = np.abs(whole).max()
+            np.testing.assert_allclose(blocked, whole, rtol=0, atol=1e-12 * scale, err_msg=f"{n, k, block_bytes}")
+
+
 def test_q_values_are_benjamini_hochberg_over_all_rows_with_a_p_value():
     p = np.array([0.001, 0.2, np.nan, 0.03, 0.04])
     q = stats.bh_q(p)
