@@ -8,6 +8,8 @@ The layout is the one the ``cell2net`` package writes (see the data contract):
 
 from __future__ import annotations
 
+import copy
+import copyreg
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -40,6 +42,7 @@ __all__ = [
     "grouping_columns",
     "one_hot",
     "peak_coordinates",
+    "shareable",
 ]
 
 PEAK_LEN = 256
@@ -327,14 +330,19 @@ def _columns(mdata: md.MuData, mod: str, names: Sequence[str]) -> np.ndarray:
         missing = [n for n, i in zip(names, idx, strict=True) if i < 0]
         msg = f"{_source(mdata)}: {mod}.var_names lacks {missing[:5]}{' ...' if len(missing) > 5 else ''}."
         raise Cell2NetInputError(msg)
-    def column_major() -> np.ndarray | sp.csc_matrix:
-        layer = adata.layers["counts"]
-        return layer.tocsc() if sp.issparse(layer) else np.asarray(layer)
-
-    layer = _kept(mdata, f"counts_{mod}", column_major)
-    cols = layer[:, idx]
+    cols = _counts_by_column(mdata, mod)[:, idx]
     cols = cols.toarray() if sp.issparse(cols) else np.asarray(cols)
     return cols.astype(np.float32, copy=False)
+
+
+def _counts_by_column(mdata: md.MuData, mod: str) -> np.ndarray | sp.csc_matrix:
+    """``mod.layers['counts']`` as genes read it, kept: sparse counts as one column-major copy."""
+
+    def column_major() -> np.ndarray | sp.csc_matrix:
+        layer = mdata[mod].layers["counts"]
+        return layer.tocsc() if sp.issparse(layer) else np.asarray(layer)
+
+    return _kept(mdata, f"counts_{mod}", column_major)
 
 
 def _kept(mdata: md.MuData, name: str, make: Callable[[], T]) -> T:
@@ -346,6 +354,37 @@ def _kept(mdata: md.MuData, name: str, make: Callable[[], T]) -> T:
     if name not in cache:
         cache[name] = make()
     return cache[name]
+
+
+def shareable(mdata: md.MuData) -> md.MuData:
+    """A copy of ``mdata`` (the same arrays) with what every gene reads again built, to be pickled for other processes.
+
+    The column-major counts, the ``peak_to_gene`` index and the metacell ids are kept in the
+    copy, so they are pickled with it: a process that unpickles it (a Ray worker, from the
+    object store, where arrays are shared by the node's workers) builds and holds no copy of
+    its own, and the caller's object keeps none it did not have. mudata's in-memory file
+    manager holds a dead weak reference that cannot be unpickled; it is pickled as a new one
+    (the dataset is in memory, no file is open).
+
+    Examples
+    --------
+    >>> import pickle
+    >>> from cell2net_core.testing import random_dataset
+    >>> mdata = random_dataset(n_metacells=8)
+    >>> other = pickle.loads(pickle.dumps(shareable(mdata)))
+    >>> sorted(other._c2n_kept)[:2], gene_inputs(other, "GENE0").peak_acc.shape, "_c2n_kept" in vars(mdata)
+    (['counts_atac', 'counts_rna'], (8, 4), False)
+    """
+    shared = copy.copy(mdata)
+    if "_c2n_kept" in vars(mdata):
+        shared.__dict__["_c2n_kept"] = dict(mdata.__dict__["_c2n_kept"])
+    for mod in ("rna", "atac"):
+        _counts_by_column(shared, mod)
+    obs_ids(shared)
+    _peak_index(shared)
+    manager = type(mdata.file)
+    copyreg.pickle(manager, lambda _: (manager, ()))
+    return shared
 
 
 def obs_ids(mdata: md.MuData) -> list[str]:
@@ -361,11 +400,15 @@ def obs_ids(mdata: md.MuData) -> list[str]:
     return _kept(mdata, "obs_names", lambda: mdata.obs_names.astype(str).tolist())
 
 
-def _peak_rows(mdata: md.MuData, gene: str) -> pd.DataFrame:
-    """The gene's rows of ``uns['peak_to_gene']``, in file order, from an index built once per dataset."""
+def _peak_index(mdata: md.MuData) -> dict[str, np.ndarray]:
+    """Each gene's row numbers in ``uns['peak_to_gene']``, in file order; built once per dataset."""
     p2g = mdata.uns["peak_to_gene"]
-    index = _kept(mdata, "peak_to_gene_rows", lambda: p2g.groupby(p2g["gene"].astype(str), sort=False).indices)
-    return p2g.iloc[index.get(gene, [])]
+    return _kept(mdata, "peak_to_gene_rows", lambda: p2g.groupby(p2g["gene"].astype(str), sort=False).indices)
+
+
+def _peak_rows(mdata: md.MuData, gene: str) -> pd.DataFrame:
+    """The gene's rows of ``uns['peak_to_gene']``, in file order."""
+    return mdata.uns["peak_to_gene"].iloc[_peak_index(mdata).get(gene, [])]
 
 
 def _check_finite(values: np.ndarray, what: str, gene: str, mdata: md.MuData) -> None:

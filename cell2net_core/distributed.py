@@ -1,9 +1,11 @@
 """Attribution on a Ray cluster: one task per gene, results returned to the driver, which writes them.
 
-Workers read the ``.h5mu`` once per worker process (kept while the process lives) and the
-checkpoints from ``model_dir``, so both paths must be readable on every node (a shared
-filesystem, or the same files at the same paths). Results travel back through Ray's object
-store and only the driver writes the results folder, through the same atomic
+The driver reads the ``.h5mu`` and puts it into Ray's object store once, with what every gene
+reads again already built (:func:`~cell2net_core.data.shareable`): its arrays are shared by
+the workers of a node (one copy per node, not one per worker) and each worker unpickles the
+rest once. Workers read the checkpoints from ``model_dir``, so that path must be readable on
+every node (a shared filesystem, or the same files at the same paths). Results travel back
+through the object store and only the driver writes the results folder, through the same atomic
 :class:`~cell2net_core.store.ResultStore` and its locks as the local backend: no lock has to
 hold across nodes, a worker that dies leaves no file, and a rerun after the driver was
 killed resumes from the per-gene files (see ``docs/scaling.md``).
@@ -25,7 +27,7 @@ from typing import Any
 
 import mudata as md
 
-from .data import group_labels, read_dataset
+from .data import group_labels, read_dataset, shareable
 from .errors import Cell2NetInputError
 from .files import remove_stale_tmp
 from .model import ModulePool
@@ -40,13 +42,19 @@ RETRIES = 3
 _WORKER: dict[str, Any] = {}
 
 
-def _work_on_gene(mdata_path: str, gene: str, model_dir: str, settings: dict) -> tuple:
-    """Run in a Ray worker: ``("computed", attribution, table, meta)`` or ``("failed", message)``."""
+def _work_on_gene(dataset: list, gene: str, model_dir: str, settings: dict) -> tuple:
+    """Run in a Ray worker: ``("computed", attribution, table, meta)`` or ``("failed", message)``.
+
+    ``dataset`` is ``[reference]`` to the dataset in the object store (in a list, so Ray does not
+    unpickle it for every task): it is fetched once per worker process and kept until another comes.
+    """
+    import ray
+
     settings_obj = Settings(**settings)
-    key = f"{mdata_path}:{os.stat(mdata_path).st_mtime_ns}"
+    (ref,) = dataset
     try:
-        if _WORKER.get("key") != key:  # the dataset is read once per worker process
-            _WORKER.update(key=key, mdata=read_dataset(mdata_path), modules={})
+        if _WORKER.get("key") != ref.hex():
+            _WORKER.update(key=ref.hex(), mdata=ray.get(ref), modules={})
         modules = _WORKER["modules"].setdefault(settings_obj.device, ModulePool(device=settings_obj.device))
         attribution, table, meta = compute_gene(
             _WORKER["mdata"], gene, model_dir=model_dir, settings=settings_obj, modules=modules
@@ -148,7 +156,7 @@ def attribute_genes_ray(
     Parameters
     ----------
     mdata_path
-        The ``.h5mu``; every worker reads it once (same path on every node).
+        The ``.h5mu``, read by the driver (unless ``mdata`` is given) and shared with the workers.
     genes
         Target genes, each with ``<model_dir>/<GENE>.pt``.
     model_dir, out_dir, settings, force
@@ -192,7 +200,7 @@ def attribute_genes_ray(
         started = _start_ray(address, workers)
         try:
             task = ray.remote(_work_on_gene).options(num_cpus=1, num_gpus=gpus_per_task, max_retries=RETRIES)
-            args = (str(Path(mdata_path).resolve()), str(Path(model_dir).resolve()), settings.to_json())
+            args = ([ray.put(shareable(mdata))], str(Path(model_dir).resolve()), settings.to_json())
 
             def on_answer(gene: str, answer: tuple) -> None:
                 results[gene] = _store_result(store, gene, answer, start)

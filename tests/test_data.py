@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pickle
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -135,3 +137,22 @@ def test_tf_absent_from_rna_is_named(mdata):
     mdata["rna"].uns["gene_tf"] = pd.concat([gene_tf, pd.DataFrame({"GHOST": [1, 1]}, index=gene_tf.index)], axis=1)
     with pytest.raises(Cell2NetInputError, match="GHOST"):
         data.gene_inputs(mdata, "GENE0")
+
+
+def test_shareable_pickles_its_lookups_out_of_band_and_leaves_the_callers_dataset_alone(tiny):
+    mdata = data.read_dataset(tiny["mdata"])
+    data.obs_ids(mdata)  # the caller's own lookups: kept, not added to
+    before = dict(mdata.__dict__["_c2n_kept"])
+    buffers = []
+    payload = pickle.dumps(data.shareable(mdata), protocol=5, buffer_callback=buffers.append)
+    other = pickle.loads(payload, buffers=buffers)
+    assert mdata.__dict__["_c2n_kept"] == before and list(before) == ["obs_names"]
+    assert {"counts_rna", "counts_atac", "peak_to_gene_rows", "obs_names"} <= set(other._c2n_kept)
+    counts = other._c2n_kept["counts_atac"]
+    counts = counts.data if hasattr(counts, "data") else counts
+    assert any(np.shares_memory(counts, np.asarray(b)) for b in buffers)  # shared, not copied, when unpickled
+    for gene in data.genes_with_peaks(mdata):
+        a, b = data.gene_inputs(mdata, gene), data.gene_inputs(other, gene)
+        for field in ("peak_seq", "peak_acc", "peak_dist", "tf_exp", "covariates", "target"):
+            assert np.array_equal(getattr(a, field), getattr(b, field)), (gene, field)
+

@@ -336,3 +336,17 @@ def test_ray_on_a_local_2_worker_cluster_writes_the_local_files_and_resumes(many
     assert _files(out) == _files(local_run)
     assert not list(out.glob(".*.tmp"))
     assert not ray.is_initialized()  # the cluster it started is shut down
+
+
+def test_ray_workers_take_the_dataset_the_driver_read_from_the_object_store(many, local_run, tmp_path):
+    """Workers need no ``.h5mu`` of their own (here none is at the path): the driver shares the one it read."""
+    pytest.importorskip("ray")
+    from cell2net_core.distributed import attribute_genes_ray
+
+    mdata, out = data.read_dataset(many["mdata"]), tmp_path / "results"
+    results = attribute_genes_ray(tmp_path / "nowhere.h5mu", GENES[:2], model_dir=many["models"], out_dir=out,
+                                  settings=Settings(method="exact", device="cpu"), workers=1, mdata=mdata)  # fmt: skip
+    assert [(r.gene, r.status, r.error) for r in results] == [("GENE0", "computed", None), ("GENE1", "computed", None)]
+    for name in ("GENE0.npy", "GENE0.csv", "GENE1.npy", "GENE1.csv"):
+        assert (out / name).read_bytes() == (local_run / name).read_bytes()
+
