@@ -8,7 +8,6 @@ The layout is the one the ``cell2net`` package writes (see the data contract):
 
 from __future__ import annotations
 
-import copy
 import copyreg
 import os
 from collections.abc import Callable, Sequence
@@ -16,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
+import anndata as ad
 import mudata as md
 import numpy as np
 import pandas as pd
@@ -337,12 +337,11 @@ def _columns(mdata: md.MuData, mod: str, names: Sequence[str]) -> np.ndarray:
 
 def _counts_by_column(mdata: md.MuData, mod: str) -> np.ndarray | sp.csc_matrix:
     """``mod.layers['counts']`` as genes read it, kept: sparse counts as one column-major copy."""
+    return _kept(mdata, f"counts_{mod}", lambda: _column_major(mdata[mod].layers["counts"]))
 
-    def column_major() -> np.ndarray | sp.csc_matrix:
-        layer = mdata[mod].layers["counts"]
-        return layer.tocsc() if sp.issparse(layer) else np.asarray(layer)
 
-    return _kept(mdata, f"counts_{mod}", column_major)
+def _column_major(layer: np.ndarray | sp.spmatrix) -> np.ndarray | sp.csc_matrix:
+    return layer.tocsc() if sp.issparse(layer) else np.asarray(layer)
 
 
 def _kept(mdata: md.MuData, name: str, make: Callable[[], T]) -> T:
@@ -357,14 +356,15 @@ def _kept(mdata: md.MuData, name: str, make: Callable[[], T]) -> T:
 
 
 def shareable(mdata: md.MuData) -> md.MuData:
-    """A copy of ``mdata`` (the same arrays) with what every gene reads again built, to be pickled for other processes.
+    """A new dataset of what genes read from ``mdata``, built, to be pickled once for other processes.
 
-    The column-major counts, the ``peak_to_gene`` index and the metacell ids are kept in the
-    copy, so they are pickled with it: a process that unpickles it (a Ray worker, from the
-    object store, where arrays are shared by the node's workers) builds and holds no copy of
-    its own, and the caller's object keeps none it did not have. mudata's in-memory file
-    manager holds a dead weak reference that cannot be unpickled; it is pickled as a new one
-    (the dataset is in memory, no file is open).
+    ``rna`` and ``atac`` with only ``layers["counts"]``, column-major (the form every gene
+    reads: no ``X`` nor other matrices), the global ``obs`` and ``uns``, and the
+    ``peak_to_gene`` index and metacell ids built: a process that unpickles it (a Ray worker,
+    from the object store, where arrays are shared by the node's workers) builds and holds no
+    copy of its own. Tables and dense counts are ``mdata``'s own; ``mdata`` is not changed.
+    mudata's in-memory file manager holds a dead weak reference that cannot be unpickled; it
+    is pickled as a new one (the dataset is in memory, no file is open).
 
     Examples
     --------
@@ -372,17 +372,17 @@ def shareable(mdata: md.MuData) -> md.MuData:
     >>> from cell2net_core.testing import random_dataset
     >>> mdata = random_dataset(n_metacells=8)
     >>> other = pickle.loads(pickle.dumps(shareable(mdata)))
-    >>> sorted(other._c2n_kept)[:2], gene_inputs(other, "GENE0").peak_acc.shape, "_c2n_kept" in vars(mdata)
-    (['counts_atac', 'counts_rna'], (8, 4), False)
+    >>> other["atac"].X is None, gene_inputs(other, "GENE0").peak_acc.shape, "_c2n_kept" in vars(mdata)
+    (True, (8, 4), False)
     """
-    shared = copy.copy(mdata)
-    if "_c2n_kept" in vars(mdata):
-        shared.__dict__["_c2n_kept"] = dict(mdata.__dict__["_c2n_kept"])
-    for mod in ("rna", "atac"):
-        _counts_by_column(shared, mod)
+    counts = {f"counts_{mod}": _column_major(mdata[mod].layers["counts"]) for mod in ("rna", "atac")}
+    mods = {mod: ad.AnnData(obs=mdata[mod].obs, var=mdata[mod].var, uns=mdata[mod].uns,
+                            layers={"counts": counts[f"counts_{mod}"]}) for mod in ("rna", "atac")}  # fmt: skip
+    shared = md.MuData(mods, obs=mdata.obs, var=mdata.var, uns=mdata.uns)
+    shared.__dict__.update(_c2n_source=_source(mdata), _c2n_kept=counts)
     obs_ids(shared)
     _peak_index(shared)
-    manager = type(mdata.file)
+    manager = type(shared.file)
     copyreg.pickle(manager, lambda _: (manager, ()))
     return shared
 

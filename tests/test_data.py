@@ -148,6 +148,9 @@ def test_shareable_pickles_its_lookups_out_of_band_and_leaves_the_callers_datase
     other = pickle.loads(payload, buffers=buffers)
     assert mdata.__dict__["_c2n_kept"] == before and list(before) == ["obs_names"]
     assert {"counts_rna", "counts_atac", "peak_to_gene_rows", "obs_names"} <= set(other._c2n_kept)
+    assert other.obs.equals(mdata.obs) and list(other.uns) == list(mdata.uns) and other["rna"].X is None
+    with pytest.raises(Cell2NetInputError, match=f"{tiny['mdata']}: gene 'NOPE' has no peaks"):
+        data.gene_inputs(other, "NOPE")  # messages still name the file
     counts = other._c2n_kept["counts_atac"]
     counts = counts.data if hasattr(counts, "data") else counts
     assert any(np.shares_memory(counts, np.asarray(b)) for b in buffers)  # shared, not copied, when unpickled
