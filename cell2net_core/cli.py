@@ -94,7 +94,7 @@ def _attribute_with(args: argparse.Namespace, mdata, genes: list[str], settings,
 
     return attribute_genes(mdata, genes, model_dir=args.models, out_dir=args.out, settings=settings, force=args.force,
                            evidence=evidence, progress=lambda i, n, gene, _: progress(i, n, gene),
-                           threads=args.threads, processes=args.workers)  # fmt: skip
+                           threads=args.threads, processes=args.workers, keep=False)  # fmt: skip
 
 
 def _default_workers(backend: str, n_genes: int) -> int:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -97,18 +98,18 @@ def _plan(
         if fresh is None:
             todo.append(gene)
         else:
-            loaded[gene] = fresh
+            loaded[gene] = replace(fresh, table=None, attribution=None)  # stored; all genes' would not fit in memory
     return loaded, todo
 
 
 def _store_result(store: ResultStore, gene: str, answer: tuple, start: float) -> GeneResult:
-    """Write a worker's answer for ``gene`` (under its lock) and describe it."""
+    """Write a worker's answer for ``gene`` (under its lock) and describe it (the files hold the numbers)."""
     if answer[0] == "failed":
         return GeneResult(gene, "failed", error=answer[1])
     _, attribution, table, meta = answer
     with store.lock(gene):
         store.save(attribution, table, meta=meta)
-    return GeneResult(gene, "computed", table=table, attribution=attribution, seconds=time.perf_counter() - start)
+    return GeneResult(gene, "computed", seconds=time.perf_counter() - start)
 
 
 def _run_tasks(
@@ -176,7 +177,8 @@ def attribute_genes_ray(
 
     Returns
     -------
-    One :class:`~cell2net_core.pipeline.GeneResult` per gene, in order.
+    One :class:`~cell2net_core.pipeline.GeneResult` per gene, in order, without ``table`` or ``attribution``
+    (they are in ``out_dir``; a driver keeping every gene's would run out of memory at atlas sizes).
 
     Examples
     --------

@@ -200,6 +200,7 @@ def test_browser_journey(server):
 
 def type_path(page, label: str, value: str) -> None:
     box = page.get_by_label(label, exact=True)
+    expect(box).to_have_count(1, timeout=TIMEOUT_MS)  # a rerun can show the last run's widget beside the new one
     box.fill(value)
     box.press("Enter")
     settle(page)

@@ -255,6 +255,25 @@ def test_worker_processes_send_back_no_tables_they_are_stored(many, tmp_path):
     assert sorted(ResultStore(tmp_path / "out").table()["gene"].unique()) == GENES[:3]
 
 
+def test_the_command_keeps_no_genes_attributions_in_memory_they_are_stored(many, tmp_path, monkeypatch):
+    """In threads too (``--workers 1``, and always on CUDA): 20,000 genes' attributions would not fit in memory."""
+    kept = []
+    real = pipeline.attribute_genes
+
+    def spy(*args, **kwargs):
+        results = real(*args, **kwargs)
+        kept.extend((r.status, r.table, r.attribution) for r in results)
+        return results
+
+    monkeypatch.setattr(pipeline, "attribute_genes", spy)
+    argv = _argv(many, tmp_path / "out", "--genes", ",".join(GENES[:2]), "--workers", "1")
+    assert cli.main(argv) == 0 and cli.main(argv) == 0  # computed, then loaded
+    assert kept == [("computed", None, None)] * 2 + [("cached", None, None)] * 2
+    results = real(data.read_dataset(many["mdata"]), GENES[:1], model_dir=many["models"], out_dir=tmp_path / "out",
+                   settings=Settings(method="exact", device="cpu"))  # fmt: skip
+    assert results[0].status == "cached" and results[0].table is not None  # what the app asks for: kept
+
+
 def test_ctrl_c_with_worker_processes_stops_cleanly_and_resumes(many, tmp_path, capsys):
     """SIGINT to the command's process group (as a terminal's Ctrl-C): running genes finish, no temporary file."""
     out = tmp_path / "out"
@@ -347,6 +366,7 @@ def test_ray_workers_take_the_dataset_the_driver_read_from_the_object_store(many
     results = attribute_genes_ray(tmp_path / "nowhere.h5mu", GENES[:2], model_dir=many["models"], out_dir=out,
                                   settings=Settings(method="exact", device="cpu"), workers=1, mdata=mdata)  # fmt: skip
     assert [(r.gene, r.status, r.error) for r in results] == [("GENE0", "computed", None), ("GENE1", "computed", None)]
+    assert all(r.table is None and r.attribution is None for r in results)  # stored, not kept by the driver
     for name in ("GENE0.npy", "GENE0.csv", "GENE1.npy", "GENE1.csv"):
         assert (out / name).read_bytes() == (local_run / name).read_bytes()
 
