@@ -16,7 +16,8 @@ Everything is measured side by side in one run on the same machine, on a generat
    (forked worker processes, the default on 2 cores), each in a fresh
    Python process timed from inside it (imports
    excluded), rounds interleaved and the best of each kept (the machine is shared and noisy);
-   then Ray with 1 and 2 workers. Each folder is compared with the first's: ``same bytes``, or
+   then Ray with 1 and 2 workers, starting its local cluster and on one started beforehand
+   (with the CPU time of the driver per gene). Each folder is compared with the first's: ``same bytes``, or
    the largest deviation of any number relative to the largest value of its array or column;
 2. the cost of one gene as metacells, peaks and TFs grow, with its memory (inputs,
    attributions, and on CUDA the peak of allocated GPU memory).
@@ -122,8 +123,6 @@ def compare_files(a: Path, b: Path, *, tol: float = 1e-5) -> str:
 def bench_backends(args: argparse.Namespace, root: Path) -> None:
     import importlib.util
 
-    from cell2net_core.distributed import attribute_genes_ray
-
     path = make_dataset(root, n_genes=args.genes, n_metacells=args.metacells)
     mdata, models = data.read_dataset(path), root / "model"
     genes = data.genes_with_models(mdata, models)
@@ -146,26 +145,45 @@ def bench_backends(args: argparse.Namespace, root: Path) -> None:
         for i, (name, (src, flags)) in enumerate(runs.items()):
             secs = time_cli(src, [*argv, "--out", str(root / f"out{i}_{r}"), *flags])
             best[name] = min(best.get(name, float("inf")), secs)
+    folders = [root / f"out{i}_0" for i in range(len(runs))]
+    driver = {}
     for workers in (1, 2) if importlib.util.find_spec("ray") else ():  # rows left out where Ray is not installed
-        start = time.perf_counter()
-        attribute_genes_ray(
-            path,
-            genes,
-            model_dir=models,
-            out_dir=root / f"ray{workers}",
-            settings=settings,
-            workers=workers,
-            mdata=mdata,
-            gpus_per_task=(1.0 / workers if args.device == "cuda" else 0),
-        )
-        best[f"ray, --workers {workers} (+ start)"] = time.perf_counter() - start  # fmt: skip
-    folders = [root / f"out{i}_0" for i in range(len(runs))] + [root / f"ray{w}" for w in (1, 2)]
+        for running in (False, True):
+            name = f"ray, --workers {workers}" + (" (running)" if running else " (+ start)")
+            folders.append(root / f"ray{workers}{running}")
+            gpus = 1.0 / workers if args.device == "cuda" else 0
+            best[name], driver[name] = time_ray(path, genes, workers=workers, running=running, model_dir=models,
+                                                out_dir=folders[-1], settings=settings, mdata=mdata,
+                                                gpus_per_task=gpus)  # fmt: skip
     now = folders[len(runs) - 3]  # today's --workers 1 --threads 1: every other run of today's code must have its bytes
     base = next(iter(best.values()))
-    for (name, secs), out in zip(best.items(), folders, strict=False):
+    for (name, secs), out in zip(best.items(), folders, strict=True):
         ref, vs = (folders[0], "vs first row") if out == now else (now, "vs now, --workers 1 --threads 1")
         same = "(reference)" if out == folders[0] else f"{compare_files(out, ref)} {vs}"
-        print(f"  {name:28s} {secs:7.1f} s  {len(genes) / secs:6.1f} genes/s  x{base / secs:4.2f}  {same}")
+        cpu = f"  driver CPU {1000 * driver[name] / len(genes):.1f} ms/gene" if name in driver else ""
+        print(f"  {name:28s} {secs:7.1f} s  {len(genes) / secs:6.1f} genes/s  x{base / secs:4.2f}  {same}{cpu}")
+
+
+def time_ray(path: Path, genes: list[str], *, workers: int, running: bool, **kwargs) -> tuple[float, float]:
+    """Seconds of ``attribute_genes_ray`` and the CPU seconds of its driver (this process, all its threads).
+
+    ``running``: on a local cluster of ``workers`` CPUs started beforehand (its start not timed, as on a
+    cluster that is up; its worker processes still start within the timing); else it starts its own.
+    """
+    import ray
+
+    from cell2net_core.distributed import attribute_genes_ray
+
+    if running:
+        ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False,
+                 runtime_env={"py_modules": [str(ROOT / "cell2net_core")]})  # fmt: skip
+    try:
+        start, cpu = time.perf_counter(), time.process_time()
+        attribute_genes_ray(path, genes, workers=workers, **kwargs)
+        return time.perf_counter() - start, time.process_time() - cpu
+    finally:
+        if running:
+            ray.shutdown()
 
 
 def gene_cost(n_metacells: int, n_peaks: int, n_tfs: int, *, method: str, device: str) -> tuple[float, float, float]:

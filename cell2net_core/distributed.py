@@ -32,9 +32,10 @@ from .data import group_labels, read_dataset, shareable
 from .errors import Cell2NetInputError
 from .files import remove_stale_tmp
 from .model import ModulePool
+from .overlap import _runs
 from .pipeline import GeneResult, compute_gene, load_fresh
 from .settings import Settings
-from .store import ResultStore
+from .store import ResultStore, gene_files
 
 __all__ = ["attribute_genes_ray", "RETRIES"]
 
@@ -43,26 +44,31 @@ RETRIES = 3
 _WORKER: dict[str, Any] = {}
 
 
-def _work_on_gene(dataset: list, gene: str, model_dir: str, settings: dict) -> tuple:
-    """Run in a Ray worker: ``("computed", attribution, table, meta)`` or ``("failed", message)``.
+def _work_on_genes(dataset: list, genes: list[str], model_dir: str, settings: dict) -> list[tuple]:
+    """Run in a Ray worker, a run of genes: for each, ``("computed", files)`` (its result files rendered here,
+    :func:`~cell2net_core.store.gene_files`, so the driver only writes them) or ``("failed", message)``.
 
     ``dataset`` is ``[reference]`` to the dataset in the object store (in a list, so Ray does not
     unpickle it for every task): it is fetched once per worker process and kept until another comes.
     """
     import ray
 
-    settings_obj = Settings(**settings)
     (ref,) = dataset
+    if _WORKER.get("key") != ref.hex():
+        _WORKER.update(key=ref.hex(), mdata=ray.get(ref), modules={})
+    chosen = Settings(**settings)
+    modules = _WORKER["modules"].setdefault(chosen.device, ModulePool(device=chosen.device))
+    return [_work_on_gene(gene, model_dir, chosen, modules) for gene in genes]
+
+
+def _work_on_gene(gene: str, model_dir: str, settings: Settings, modules: ModulePool) -> tuple:
     try:
-        if _WORKER.get("key") != ref.hex():
-            _WORKER.update(key=ref.hex(), mdata=ray.get(ref), modules={})
-        modules = _WORKER["modules"].setdefault(settings_obj.device, ModulePool(device=settings_obj.device))
         attribution, table, meta = compute_gene(
-            _WORKER["mdata"], gene, model_dir=model_dir, settings=settings_obj, modules=modules
+            _WORKER["mdata"], gene, model_dir=model_dir, settings=settings, modules=modules
         )
     except Cell2NetInputError as e:
         return ("failed", str(e))
-    return ("computed", attribution, table, meta)
+    return ("computed", gene_files(attribution, table, meta=meta))
 
 
 def _start_ray(address: str | None, workers: int) -> bool:
@@ -106,32 +112,46 @@ def _store_result(store: ResultStore, gene: str, answer: tuple, start: float) ->
     """Write a worker's answer for ``gene`` (under its lock) and describe it (the files hold the numbers)."""
     if answer[0] == "failed":
         return GeneResult(gene, "failed", error=answer[1])
-    _, attribution, table, meta = answer
     with store.lock(gene):
-        store.save(attribution, table, meta=meta)
+        store.stage_files(answer[1]).commit()
     return GeneResult(gene, "computed", seconds=time.perf_counter() - start)
 
 
 def _run_tasks(
-    todo: list[str], submit: Callable[[str], Any], *, window: int, on_answer: Callable[[str, tuple], None]
+    todo: list[str], submit: Callable[[list[str]], Any], *, slots: int, on_answer: Callable[[str, tuple], None]
 ) -> None:
-    """Keep ``window`` tasks in flight; hand each answer over as it arrives; cancel the rest on any error."""
+    """Keep twice ``slots`` tasks in flight, each a run of genes, and hand each gene's answer over as it arrives.
+
+    Runs as :func:`~cell2net_core.overlap.map_in_processes` takes them (long while many genes are
+    left, single ones at the end), so Ray's costs per task are paid once per run. A run whose task
+    failed (its worker died ``RETRIES + 1`` times) is tried again one gene per task, so only a gene
+    that kills its worker is reported failed. On any error (Ctrl-C) the tasks in flight are cancelled.
+    """
     import ray
 
-    queue, running = list(reversed(todo)), {}
+    runs, alone, running = _runs(list(enumerate(todo)), max(slots, 1)), [], {}
+
+    def next_run() -> list[str]:
+        return [alone.pop(0)] if alone else [gene for _, gene in next(runs, (0, []))[1]]
+
     try:
-        while queue or running:
-            while queue and len(running) < window:
-                gene = queue.pop()
-                running[submit(gene)] = gene
+        while True:
+            while len(running) < 2 * max(slots, 1) and (run := next_run()):
+                running[submit(run)] = run
+            if not running:
+                return
             ready, _ = ray.wait(list(running), num_returns=1)
             for ref in ready:
-                gene = running.pop(ref)
+                run = running.pop(ref)
                 try:
-                    answer = ray.get(ref)
+                    answers = ray.get(ref)
                 except ray.exceptions.RayError as e:  # its worker died RETRIES + 1 times, or the task could not run
-                    answer = ("failed", f"gene {gene!r}: the Ray task failed after {RETRIES} retries: {e}")
-                on_answer(gene, answer)
+                    if len(run) > 1:
+                        alone.extend(run)
+                        continue
+                    answers = [("failed", f"gene {run[0]!r}: the Ray task failed after {RETRIES} retries: {e}")]
+                for gene, answer in zip(run, answers, strict=True):
+                    on_answer(gene, answer)
     except BaseException:
         for ref in running:
             ray.cancel(ref, force=True)
@@ -201,7 +221,7 @@ def attribute_genes_ray(
     if todo:
         started = _start_ray(address, workers)
         try:
-            task = ray.remote(_work_on_gene).options(num_cpus=1, num_gpus=gpus_per_task, max_retries=RETRIES)
+            task = ray.remote(_work_on_genes).options(num_cpus=1, num_gpus=gpus_per_task, max_retries=RETRIES)
             args = ([ray.put(shareable(mdata))], str(Path(model_dir).resolve()), settings.to_json())
 
             def on_answer(gene: str, answer: tuple) -> None:
@@ -209,11 +229,11 @@ def attribute_genes_ray(
                 if progress is not None:
                     progress(len(results), n, gene)
 
-            def submit(gene: str) -> Any:
-                return task.remote(args[0], gene, args[1], args[2])
+            def submit(genes: list[str]) -> Any:
+                return task.remote(args[0], genes, args[1], args[2])
 
             slots = workers if address is None else int(ray.cluster_resources().get("CPU", workers))
-            _run_tasks(todo, submit, window=2 * max(slots, 1), on_answer=on_answer)
+            _run_tasks(todo, submit, slots=slots, on_answer=on_answer)
         finally:
             if started:
                 ray.shutdown()

@@ -23,6 +23,7 @@ import io
 import json
 import os
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -38,7 +39,16 @@ if TYPE_CHECKING:  # torch and captum load when attributions are read, not with 
     from .attribution import Attribution
     from .peaks import PeakAttribution
 
-__all__ = ["ResultStore", "atomic_write", "check_gene_name", "read_network_table", "CONSOLIDATED", "PEAK_TABLE"]
+__all__ = [
+    "ResultStore",
+    "GeneFiles",
+    "gene_files",
+    "atomic_write",
+    "check_gene_name",
+    "read_network_table",
+    "CONSOLIDATED",
+    "PEAK_TABLE",
+]
 
 CONSOLIDATED = "tf_to_gene.csv"
 PEAK_TABLE = "peak_to_gene.csv"
@@ -184,6 +194,40 @@ def _spliced(csvs: list[Path]) -> str | None:
     return f",{header}\n" + "".join(rows)
 
 
+@dataclass(frozen=True)
+class GeneFiles:
+    """One gene's result files as :meth:`ResultStore.save` writes them: ``(suffix, content)`` in write order."""
+
+    gene: str
+    contents: tuple[tuple[str, bytes | str], ...]
+
+
+def gene_files(attribution: Attribution, table: pd.DataFrame, *, meta: dict[str, Any] | None = None) -> GeneFiles:
+    """The ``.npy``, ``.json`` and ``.csv`` of one gene, rendered (no file touched): where the gene is computed,
+    so whoever writes them (the Ray driver) only writes.
+
+    Examples
+    --------
+    >>> from cell2net_core.testing import random_attribution, random_dataset
+    >>> files = gene_files(random_attribution(random_dataset(n_metacells=8), "GENE0"), pd.DataFrame({"tf": ["A"]}))
+    >>> files.gene, [suffix for suffix, _ in files.contents], files.contents[2][1]
+    ('GENE0', ['.npy', '.json', '.csv'], 'tf\\nA\\n')
+    """
+    info = {
+        "gene": attribution.gene,
+        "tfs": attribution.tfs,
+        "obs_names": attribution.obs_names,
+        "method": attribution.method,
+        "n_steps": attribution.n_steps,
+        "max_relative_gap": attribution.max_relative_gap(),
+        **(meta or {}),
+    }
+    buf = io.BytesIO()
+    np.save(buf, attribution.attr.astype(np.float32))
+    contents = ((".npy", buf.getvalue()), (".json", json.dumps(info)), (".csv", table.to_csv(index=False)))
+    return GeneFiles(info["gene"], contents)
+
+
 class ResultStore:
     """A results folder: one gene's attributions and table per file set, plus the consolidated table.
 
@@ -283,20 +327,11 @@ class ResultStore:
     def stage(self, attribution: Attribution, table: pd.DataFrame, *, meta: dict[str, Any] | None = None) -> Staged:
         """:meth:`save`'s files written to temporary names; its :meth:`~cell2net_core.files.Staged.commit` puts
         them in place (as :meth:`save` does), e.g. in a writer thread while the next gene computes."""
-        info = {
-            "gene": attribution.gene,
-            "tfs": attribution.tfs,
-            "obs_names": attribution.obs_names,
-            "method": attribution.method,
-            "n_steps": attribution.n_steps,
-            "max_relative_gap": attribution.max_relative_gap(),
-            **(meta or {}),
-        }
-        buf = io.BytesIO()
-        np.save(buf, attribution.attr.astype(np.float32))
-        gene = info["gene"]
-        return stage([(self._file(gene, ".npy"), buf.getvalue()), (self._file(gene, ".json"), json.dumps(info)),
-                      (self._file(gene, ".csv"), table.to_csv(index=False))])  # fmt: skip
+        return self.stage_files(gene_files(attribution, table, meta=meta))
+
+    def stage_files(self, files: GeneFiles) -> Staged:
+        """:meth:`stage` of files rendered elsewhere (:func:`gene_files`, e.g. in a Ray worker)."""
+        return stage([(self._file(files.gene, suffix), content) for suffix, content in files.contents])
 
     def save_table(self, gene: str, table: pd.DataFrame) -> None:
         """Write ``<GENE>.csv`` (tutorial layout, no index), atomically."""

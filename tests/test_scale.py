@@ -370,3 +370,34 @@ def test_ray_workers_take_the_dataset_the_driver_read_from_the_object_store(many
     for name in ("GENE0.npy", "GENE0.csv", "GENE1.npy", "GENE1.csv"):
         assert (out / name).read_bytes() == (local_run / name).read_bytes()
 
+
+
+def test_ray_runs_of_genes_and_a_run_whose_worker_dies_is_retried_one_gene_per_task():
+    """Tasks take runs of genes; a run lost with its worker is tried again gene by gene: only the killer fails."""
+    ray = pytest.importorskip("ray")
+    from cell2net_core.distributed import _run_tasks
+
+    @ray.remote(max_retries=0)
+    def work(genes: list[str]) -> list[tuple]:
+        if "KILLER" in genes:
+            os._exit(1)  # as a segfault or the kernel's out-of-memory killer would
+        return [("computed", gene) for gene in genes]
+
+    genes = [f"GENE{i}" for i in range(30)]
+    genes[3] = "KILLER"
+    submitted, answers = [], {}
+
+    def submit(run: list[str]):
+        submitted.append(run)
+        return work.remote(run)
+
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    try:
+        _run_tasks(genes, submit, slots=2, on_answer=lambda gene, answer: answers.setdefault(gene, answer))
+    finally:
+        ray.shutdown()
+    assert sorted(answers) == sorted(genes) and all(answers[g] == ("computed", g) for g in genes if g != "KILLER")
+    assert answers["KILLER"][0] == "failed" and "'KILLER': the Ray task failed" in answers["KILLER"][1]
+    lost = [run for run in submitted if "KILLER" in run and len(run) > 1]
+    assert len(submitted[0]) == 3 and len(lost) == 1  # runs of genes; the killer's lost once with its run
+    assert all([gene] in submitted for gene in lost[0]) and sum(map(len, submitted)) == len(genes) + len(lost[0])
