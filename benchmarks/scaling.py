@@ -16,8 +16,8 @@ Everything is measured side by side in one run on the same machine, on a generat
    (forked worker processes, the default on 2 cores), each in a fresh
    Python process timed from inside it (imports
    excluded), rounds interleaved and the best of each kept (the machine is shared and noisy);
-   then Ray with 1 and 2 workers, starting its local cluster and on one started beforehand
-   (with the CPU time of the driver per gene). Each folder is compared with the first's: ``same bytes``, or
+   then Ray with 1 and 2 workers, starting its local cluster, and on one whose workers a first
+   run started (with the CPU time of the driver per gene). Each folder is compared with the first's: ``same bytes``, or
    the largest deviation of any number relative to the largest value of its array or column;
 2. the cost of one gene as metacells, peaks and TFs grow, with its memory (inputs,
    attributions, and on CUDA the peak of allocated GPU memory).
@@ -149,7 +149,7 @@ def bench_backends(args: argparse.Namespace, root: Path) -> None:
     driver = {}
     for workers in (1, 2) if importlib.util.find_spec("ray") else ():  # rows left out where Ray is not installed
         for running in (False, True):
-            name = f"ray, --workers {workers}" + (" (running)" if running else " (+ start)")
+            name = f"ray, --workers {workers}" + (" (workers up)" if running else " (+ start)")
             folders.append(root / f"ray{workers}{running}")
             gpus = 1.0 / workers if args.device == "cuda" else 0
             best[name], driver[name] = time_ray(path, genes, workers=workers, running=running, model_dir=models,
@@ -167,8 +167,9 @@ def bench_backends(args: argparse.Namespace, root: Path) -> None:
 def time_ray(path: Path, genes: list[str], *, workers: int, running: bool, **kwargs) -> tuple[float, float]:
     """Seconds of ``attribute_genes_ray`` and the CPU seconds of its driver (this process, all its threads).
 
-    ``running``: on a local cluster of ``workers`` CPUs started beforehand (its start not timed, as on a
-    cluster that is up; its worker processes still start within the timing); else it starts its own.
+    ``running``: on a local cluster of ``workers`` CPUs started beforehand, whose worker processes a
+    first run of a few genes started (neither timed: the steady state of a long run on a cluster that
+    is up); else it starts its own cluster, timed.
     """
     import ray
 
@@ -177,6 +178,8 @@ def time_ray(path: Path, genes: list[str], *, workers: int, running: bool, **kwa
     if running:
         ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False,
                  runtime_env={"py_modules": [str(ROOT / "cell2net_core")]})  # fmt: skip
+        warm = {**kwargs, "out_dir": Path(f"{kwargs['out_dir']}_warm_up")}
+        attribute_genes_ray(path, genes[: 2 * workers], workers=workers, **warm)
     try:
         start, cpu = time.perf_counter(), time.process_time()
         attribute_genes_ray(path, genes, workers=workers, **kwargs)

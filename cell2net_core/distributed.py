@@ -1,4 +1,4 @@
-"""Attribution on a Ray cluster: one task per gene, results returned to the driver, which writes them.
+"""Attribution on a Ray cluster: tasks of runs of genes, their files returned to the driver, which writes them.
 
 The driver reads the ``.h5mu`` and puts it into Ray's object store once, with what every gene
 reads again already built (:func:`~cell2net_core.data.shareable`): its arrays are shared by
@@ -11,8 +11,8 @@ hold across nodes, a worker that dies leaves no file, and a rerun after the driv
 killed resumes from the per-gene files (see ``docs/scaling.md``).
 
 Genes whose stored results are fresh are loaded by the driver, as locally; a task that fails
-because its worker died is retried by Ray (``max_retries``); a gene with bad input comes back
-as ``"failed"`` and the others go on. A gene is computed on one torch thread on a CPU
+because its worker died is retried by Ray (``max_retries``), then its genes one per task; a gene
+with bad input comes back as ``"failed"`` and the others go on. A gene is computed on one torch thread on a CPU
 (:func:`~cell2net_core.model.one_torch_thread`), in a worker as locally, so the files equal a
 local run's byte for byte whatever the nodes' core counts.
 """
@@ -172,7 +172,7 @@ def attribute_genes_ray(
     progress: Callable[[int, int, str], None] | None = None,
     mdata: md.MuData | None = None,
 ) -> list[GeneResult]:
-    """Attribute genes with one Ray task per gene; the driver writes the results folder.
+    """Attribute genes in Ray tasks, each a run of genes; the driver writes the results folder.
 
     Parameters
     ----------
