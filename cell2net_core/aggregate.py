@@ -20,7 +20,11 @@ if TYPE_CHECKING:  # mudata and torch load when a dataset is regrouped, not with
 
     from .attribution import Attribution
 
-__all__ = ["TABLE_COLUMNS", "EXTRA_COLUMNS", "RANK_BY", "tf_to_gene", "regroup", "group_column"]
+__all__ = ["TABLE_COLUMNS", "EXTRA_COLUMNS", "RANK_BY", "TABLE_FORMAT", "tf_to_gene", "regroup", "group_column"]
+
+#: Version of what :func:`tf_to_gene` writes: bump it when a table's rows, columns or numbers change, so
+#: stored tables are made again from their attributions (``ResultStore.current_table``).
+TABLE_FORMAT = 1
 
 TABLE_COLUMNS = ("tf", "gene", "mean_attr", "std_attr", "n_metacells")
 #: Columns after the tutorial's: edge evidence (:mod:`~cell2net_core.stats`), motifs, known regulation,

@@ -9,6 +9,7 @@ The layout is the one the ``cell2net`` package writes (see the data contract):
 from __future__ import annotations
 
 import copyreg
+import hashlib
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -40,6 +41,7 @@ __all__ = [
     "gene_inputs",
     "group_labels",
     "grouping_columns",
+    "grouping_sha256",
     "one_hot",
     "peak_coordinates",
     "shareable",
@@ -540,6 +542,27 @@ def group_labels(mdata: md.MuData, groupby: str) -> np.ndarray:
         )
         raise Cell2NetInputError(msg)
     return column.astype(str).to_numpy(dtype=object)
+
+
+def grouping_sha256(mdata: md.MuData, groupby: str) -> str:
+    """SHA-256 of the metacell ids and their labels in ``obs[groupby]``, in order; kept per dataset.
+
+    What a table aggregated by ``groupby`` depends on in the dataset besides a gene's inputs.
+
+    Examples
+    --------
+    >>> from cell2net_core.testing import random_dataset
+    >>> mdata = random_dataset(n_metacells=8)
+    >>> len(grouping_sha256(mdata, "cell_type_v2")), grouping_sha256(mdata, "cell_type_v2") == grouping_sha256(
+    ...     random_dataset(n_metacells=8, seed=1), "cell_type_v2")
+    (64, True)
+    """
+
+    def digest() -> str:
+        text = "\n".join(obs_ids(mdata)) + "\0" + "\n".join(group_labels(mdata, groupby))
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    return _kept(mdata, f"grouping_sha256_{groupby}", digest)
 
 
 def grouping_columns(mdata: md.MuData, *, max_groups: int = 100) -> list[str]:

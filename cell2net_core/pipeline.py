@@ -16,9 +16,9 @@ import mudata as md
 import numpy as np
 import pandas as pd
 
-from .aggregate import regroup
+from .aggregate import TABLE_FORMAT, regroup
 from .attribution import Attribution, tf_attr
-from .data import GeneInputs, gene_inputs, gene_tfs, group_labels, obs_ids
+from .data import GeneInputs, gene_inputs, gene_tfs, group_labels, grouping_sha256, obs_ids
 from .errors import Cell2NetInputError
 from .files import Staged, remove_stale_tmp
 from .known import mark_known
@@ -27,7 +27,7 @@ from .motifs import add_motif_evidence
 from .overlap import DEFAULT_THREADS, map_in_processes, map_in_threads, thread_local
 from .peaks import peak_attr, peak_to_gene
 from .settings import Settings
-from .stats import add_q_values
+from .stats import CONFIDENCE, N_BOOT, SEED, add_q_values
 from .store import CONSOLIDATED, ResultStore, check_gene_name
 
 __all__ = [
@@ -164,6 +164,22 @@ def _table(attribution: Attribution, mdata: md.MuData, settings: Settings, evide
     return mark_known(table, evidence.reference) if evidence.reference is not None else table
 
 
+def _table_made_with(mdata: md.MuData, settings: Settings, evidence: Evidence) -> dict | None:
+    """What a gene's table depends on besides its attributions: the grouping (its labels' hash), the
+    settings and the statistics' constants, and the table's format; ``None`` when it also depends on
+    what is not recorded (motif scans, a reference table): such a table is always made again."""
+    if evidence.motifs or evidence.reference is not None:
+        return None
+    return {
+        "groupby": settings.groupby,
+        "grouping_sha256": grouping_sha256(mdata, settings.groupby),
+        "n_tfs": settings.n_tfs,
+        "rank_by": settings.rank_by,
+        "bootstrap": [N_BOOT, SEED, CONFIDENCE],
+        "format": TABLE_FORMAT,
+    }
+
+
 def _load(store: ResultStore, mdata: md.MuData, gene: str, meta: dict) -> Attribution:
     if meta:  # our .json holds the TF order and metacell ids
         return store.load(gene)
@@ -295,9 +311,11 @@ def load_fresh(
     made = fingerprint(inputs, checkpoint) if checkpoint.is_file() else {}
     if not _is_fresh(meta, made, settings):
         return None
-    attribution = _load(store, mdata, gene, meta)
-    table = _table(attribution, mdata, settings, evidence)
-    store.save_table(gene, table)
+    attribution, made_with = _load(store, mdata, gene, meta), _table_made_with(mdata, settings, evidence)
+    table = store.current_table(gene, made_with)
+    if table is None:  # made with other settings or evidence (or no record): made again from the attributions
+        table = _table(attribution, mdata, settings, evidence)
+        store.save_table(gene, table, made_with=made_with)
     return GeneResult(gene, "cached", table=table, attribution=attribution, seconds=time.perf_counter() - start)
 
 
@@ -326,7 +344,7 @@ def compute_gene(
     >>> _ = save_checkpoint(random_model(gene_inputs(mdata, "GENE0")), f"{work}/GENE0.pt")
     >>> attribution, table, meta = compute_gene(mdata, "GENE0", model_dir=work, settings=Settings(device="cpu"))
     >>> attribution.attr.shape[0], sorted(meta)
-    (16, ['checkpoint_sha256', 'covariates', 'dataset', 'inputs_sha256', 'seconds', 'settings'])
+    (16, ['checkpoint_sha256', 'covariates', 'dataset', 'inputs_sha256', 'seconds', 'settings', 'table_made_with'])
     """
     start = time.perf_counter()
     checkpoint = Path(model_dir) / f"{gene}.pt"
@@ -352,6 +370,7 @@ def compute_gene(
         "dataset": getattr(mdata, "_c2n_source", None),
         "seconds": time.perf_counter() - start,
         "settings": settings.to_json(),
+        "table_made_with": _table_made_with(mdata, settings, evidence),
     }
     return attribution, table, meta
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import io
 import json
 import os
@@ -224,8 +225,13 @@ def gene_files(attribution: Attribution, table: pd.DataFrame, *, meta: dict[str,
     }
     buf = io.BytesIO()
     np.save(buf, attribution.attr.astype(np.float32))
-    contents = ((".npy", buf.getvalue()), (".json", json.dumps(info)), (".csv", table.to_csv(index=False)))
-    return GeneFiles(info["gene"], contents)
+    text = table.to_csv(index=False)
+    info["table_sha256"] = _sha256(text)  # with ``meta``'s ``table_made_with``: ResultStore.current_table
+    return GeneFiles(info["gene"], ((".npy", buf.getvalue()), (".json", json.dumps(info)), (".csv", text)))
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 class ResultStore:
@@ -333,9 +339,32 @@ class ResultStore:
         """:meth:`stage` of files rendered elsewhere (:func:`gene_files`, e.g. in a Ray worker)."""
         return stage([(self._file(files.gene, suffix), content) for suffix, content in files.contents])
 
-    def save_table(self, gene: str, table: pd.DataFrame) -> None:
-        """Write ``<GENE>.csv`` (tutorial layout, no index), atomically."""
-        atomic_write(self._file(gene, ".csv"), table.to_csv(index=False))
+    def save_table(self, gene: str, table: pd.DataFrame, *, made_with: dict[str, Any] | None = None) -> None:
+        """Write ``<GENE>.csv`` (tutorial layout, no index), atomically; then, when the gene has our ``.json``,
+        record there what the table was made with and its hash (for :meth:`current_table`).
+
+        The ``.json`` is written second, so a run killed between the two leaves a hash that does not
+        match the new CSV: the table is then made again, never taken for what it is not.
+        """
+        text = table.to_csv(index=False)
+        atomic_write(self._file(gene, ".csv"), text)
+        info = self.meta(gene)
+        if info:
+            record = {"table_made_with": made_with, "table_sha256": _sha256(text)}
+            atomic_write(self._file(gene, ".json"), json.dumps(info | record))
+
+    def current_table(self, gene: str, made_with: dict[str, Any] | None) -> pd.DataFrame | None:
+        """The gene's stored table if its ``.json`` says it was made with ``made_with`` and the CSV is the one
+        it describes (same SHA-256); else ``None`` (the table must be made again from the attributions).
+
+        ``made_with`` ``None`` (a table that depends on more than its settings) is never current.
+        """
+        info = self.meta(gene)
+        path = self._file(gene, ".csv")
+        if made_with is None or info.get("table_made_with") != made_with or not path.is_file():
+            return None
+        text = path.read_bytes().decode(errors="replace")  # as written: read_text would translate line ends
+        return _checked_table(io.StringIO(text), path) if _sha256(text) == info.get("table_sha256") else None
 
     def load(self, gene: str, *, tfs: list[str] | None = None, obs_names: list[str] | None = None) -> Attribution:
         """The gene's stored attributions.

@@ -265,3 +265,30 @@ def test_consolidated_keeps_rows_of_genes_without_their_own_csv(tmp_path):
     whole = s.table()
     assert sorted(set(whole["gene"])) == ["GENE0", "GENE1", "GENE2"]  # kept, and the new GENE1
     assert whole.loc[whole["gene"] == "GENE1", "p_value"].eq(0.5).all()
+
+
+def test_a_fresh_genes_table_is_read_unless_its_settings_grouping_or_file_changed(tiny, tmp_path, monkeypatch):
+    """Loading a fresh gene reads its CSV when its .json says it was made as asked and its hash matches;
+    otherwise (other settings or labels, an edited CSV, motif or reference evidence) the table is made again."""
+    mdata, csv = data.read_dataset(tiny["mdata"]), tmp_path / "GENE0.csv"
+    exact, made, real = Settings(method="exact", device="cpu"), [], pipeline._table
+    monkeypatch.setattr(pipeline, "_table", lambda *args: made.append(args[2].n_tfs) or real(*args))
+
+    def run(settings: Settings, dataset=mdata) -> pipeline.GeneResult:
+        return pipeline.attribute_genes(dataset, ["GENE0"], model_dir=tiny["models"], out_dir=tmp_path,
+                                        settings=settings)[0]  # fmt: skip
+
+    assert run(exact).status == "computed" and made == [10]
+    first = csv.read_bytes()
+    cached = run(exact)
+    assert cached.status == "cached" and made == [10] and csv.read_bytes() == first  # read, not made again
+    pd.testing.assert_frame_equal(cached.table, store.read_network_table(csv))
+    assert run(Settings(method="exact", device="cpu", n_tfs=3)).status == "cached" and made == [10, 3]
+    assert csv.read_bytes() != first and run(Settings(method="exact", device="cpu", n_tfs=3)) and made == [10, 3]
+    assert run(exact) and made == [10, 3, 10] and csv.read_bytes() == first  # back to the first settings
+    csv.write_bytes(first.replace(b"\n", b"\r\n", 1))  # edited by hand: its hash no longer matches
+    assert run(exact) and made == [10, 3, 10, 10] and csv.read_bytes() == first
+    relabelled = data.read_dataset(tiny["mdata"])
+    relabelled.obs["cell_type_v2"] = relabelled.obs["cell_type_v2"].astype(str).to_numpy()[::-1]
+    assert run(exact, relabelled).status == "cached" and made == [10, 3, 10, 10, 10]  # same inputs, other groups
+    assert pipeline._table_made_with(mdata, exact, pipeline.Evidence(motifs=True)) is None
