@@ -11,6 +11,7 @@ from __future__ import annotations
 import copyreg
 import hashlib
 import os
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -349,12 +350,19 @@ def _column_major(layer: np.ndarray | sp.spmatrix) -> np.ndarray | sp.csc_matrix
 def _kept(mdata: md.MuData, name: str, make: Callable[[], T]) -> T:
     """``make()`` once per dataset object: what every gene reads again (column-major counts, indexes).
 
-    Kept in the object's ``__dict__`` (a dataset is not changed after :func:`read_dataset`).
+    Kept in the object's ``__dict__`` (a dataset is not changed after :func:`read_dataset`). Genes in
+    threads wait for the one that builds it rather than each building its own (the column-major
+    counts are a copy of the dataset's largest matrix).
     """
     cache = mdata.__dict__.setdefault("_c2n_kept", {})
     if name not in cache:
-        cache[name] = make()
+        with _KEPT_LOCK:
+            if name not in cache:
+                cache[name] = make()
     return cache[name]
+
+
+_KEPT_LOCK = threading.RLock()  # re-entrant: one kept value may be made of others
 
 
 def shareable(mdata: md.MuData) -> md.MuData:

@@ -159,3 +159,21 @@ def test_shareable_pickles_its_lookups_out_of_band_and_leaves_the_callers_datase
         for field in ("peak_seq", "peak_acc", "peak_dist", "tf_exp", "covariates", "target"):
             assert np.array_equal(getattr(a, field), getattr(b, field)), (gene, field)
 
+
+
+def test_a_kept_lookup_is_built_once_when_genes_in_threads_ask_for_it_at_once():
+    import threading
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    mdata, calls, lock = random_dataset(n_metacells=8), [], threading.Lock()
+
+    def slow_build() -> object:
+        with lock:
+            calls.append(threading.get_ident())
+        time.sleep(0.2)  # long enough for every thread to ask meanwhile
+        return object()
+
+    with ThreadPoolExecutor(4) as pool:
+        values = list(pool.map(lambda _: data._kept(mdata, "lookup", slow_build), range(4)))
+    assert len(calls) == 1 and all(v is values[0] for v in values)
