@@ -312,10 +312,10 @@ def load_fresh(
     if not _is_fresh(meta, made, settings):
         return None
     attribution, made_with = _load(store, mdata, gene, meta), _table_made_with(mdata, settings, evidence)
-    table = store.current_table(gene, made_with)
+    table = store.current_table(gene, made_with, meta=meta)
     if table is None:  # made with other settings or evidence (or no record): made again from the attributions
         table = _table(attribution, mdata, settings, evidence)
-        store.save_table(gene, table, made_with=made_with)
+        store.save_table(gene, table, made_with=made_with, meta=meta)
     return GeneResult(gene, "cached", table=table, attribution=attribution, seconds=time.perf_counter() - start)
 
 

@@ -339,27 +339,34 @@ class ResultStore:
         """:meth:`stage` of files rendered elsewhere (:func:`gene_files`, e.g. in a Ray worker)."""
         return stage([(self._file(files.gene, suffix), content) for suffix, content in files.contents])
 
-    def save_table(self, gene: str, table: pd.DataFrame, *, made_with: dict[str, Any] | None = None) -> None:
-        """Write ``<GENE>.csv`` (tutorial layout, no index), atomically; then, when the gene has our ``.json``,
-        record there what the table was made with and its hash (for :meth:`current_table`).
+    def save_table(
+        self, gene: str, table: pd.DataFrame, *, made_with: dict[str, Any] | None = None, meta: dict | None = None
+    ) -> None:
+        """Write ``<GENE>.csv`` (tutorial layout, no index), atomically; then, given ``made_with`` and when the
+        gene has our ``.json`` (``meta``, read when not given), record there what the table was made with and
+        its hash (for :meth:`current_table`).
 
         The ``.json`` is written second, so a run killed between the two leaves a hash that does not
-        match the new CSV: the table is then made again, never taken for what it is not.
+        match the new CSV: the table is then made again, never taken for what it is not. Without
+        ``made_with`` the record is left as it is: its hash no longer matches either.
         """
         text = table.to_csv(index=False)
         atomic_write(self._file(gene, ".csv"), text)
-        info = self.meta(gene)
-        if info:
+        info = self.meta(gene) if meta is None else meta
+        if info and made_with is not None:
             record = {"table_made_with": made_with, "table_sha256": _sha256(text)}
             atomic_write(self._file(gene, ".json"), json.dumps(info | record))
 
-    def current_table(self, gene: str, made_with: dict[str, Any] | None) -> pd.DataFrame | None:
-        """The gene's stored table if its ``.json`` says it was made with ``made_with`` and the CSV is the one
-        it describes (same SHA-256); else ``None`` (the table must be made again from the attributions).
+    def current_table(
+        self, gene: str, made_with: dict[str, Any] | None, *, meta: dict | None = None
+    ) -> pd.DataFrame | None:
+        """The gene's stored table if its ``.json`` (``meta``, read when not given) says it was made with
+        ``made_with`` and the CSV is the one it describes (same SHA-256); else ``None`` (the table must be
+        made again from the attributions).
 
         ``made_with`` ``None`` (a table that depends on more than its settings) is never current.
         """
-        info = self.meta(gene)
+        info = self.meta(gene) if meta is None else meta
         path = self._file(gene, ".csv")
         if made_with is None or info.get("table_made_with") != made_with or not path.is_file():
             return None

@@ -371,7 +371,6 @@ def test_ray_workers_take_the_dataset_the_driver_read_from_the_object_store(many
         assert (out / name).read_bytes() == (local_run / name).read_bytes()
 
 
-
 def test_ray_runs_of_genes_and_a_run_whose_worker_dies_is_retried_one_gene_per_task():
     """Tasks take runs of genes; a run lost with its worker is tried again gene by gene: only the killer fails."""
     ray = pytest.importorskip("ray")
